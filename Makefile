@@ -1,0 +1,51 @@
+# Wagehood: `make run` starts everything, `make test` proves it. `make help` lists the rest.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.install-stamp
+export PATH := $(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help install run test test-long check format bench bench-quick clean
+
+help: ## Show the targets
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing wagehood and its dependencies into $(VENV) ..."
+	@$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create or refresh the virtualenv (fast when nothing changed)
+
+run: install ## Start Redis (if needed), an API key, and web, worker, beat and flower
+	@$(BIN)/wagehood admin service start-all
+
+test: install ## Run the whole test suite (real Redis, real workers)
+	@$(BIN)/python -m pytest
+
+test-long: install ## Run the long soak, chaos and load tests too
+	@WAGEHOOD_LONG=1 $(BIN)/python -m pytest -m "slow or not slow"
+
+check: install ## Format check, lint, types and the import contract (what CI runs)
+	@$(BIN)/ruff format --check .
+	@$(BIN)/ruff check .
+	@$(BIN)/mypy
+	@$(BIN)/lint-imports
+
+format: install ## Apply ruff formatting and safe fixes
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+bench: install ## Run every benchmark and rewrite docs/benchmarks.md
+	@$(BIN)/python -m bench --write-docs
+
+bench-quick: install ## A short benchmark run (under two minutes)
+	@$(BIN)/python -m bench --quick
+
+clean: ## Remove the virtualenv and caches (keeps .wagehood data)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The Flask API: REST and WebSocket over the workers' Redis state."""

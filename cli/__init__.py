@@ -1,0 +1,1 @@
+"""The ``wagehood`` command line."""

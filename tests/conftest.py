@@ -1,0 +1,42 @@
+"""Layered fixtures: settings -> redis_server (a real redis-server) -> redis -> app/workers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+
+from wagehood.settings import Settings
+from wagehood.storage.server import LocalRedis, free_port
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedis]:
+    """A throwaway redis-server on a free loopback port, in a temporary directory."""
+    server = LocalRedis(directory=tmp_path_factory.mktemp("redis"), port=free_port())
+    server.start(appendonly=True)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis(redis_server: LocalRedis) -> Iterator[redis_lib.Redis]:
+    """A client of the test server, on an empty database."""
+    client = redis_lib.Redis.from_url(redis_server.url, decode_responses=True)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings(redis: redis_lib.Redis, redis_server: LocalRedis, tmp_path: Path) -> Settings:
+    """Settings pointing at the test Redis and a temporary data directory."""
+    return Settings.from_env(
+        {
+            "REDIS_URL": redis_server.url,
+            "WAGEHOOD_DATA_DIR": str(tmp_path / "data"),
+            "DATA_UPDATE_INTERVAL": "1",
+        }
+    )

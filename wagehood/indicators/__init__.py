@@ -1,0 +1,1 @@
+"""See base.py for the port and registry.py for the names."""

@@ -1,0 +1,297 @@
+"""Settings: one frozen object read from the environment, the only reader of ``os.environ``.
+
+Every field names its environment variable, parser and one-line doc in its metadata; the
+README table and ``.env.example`` are generated from (and tested against) these fields.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+from wagehood.errors import ConfigError, WagehoodError
+from wagehood.types import Timeframe, validate_symbol
+
+Parser = Callable[[str], Any]
+
+
+def _env(name: str, parse: Parser, doc: str) -> dict[str, Any]:
+    return {"env": name, "parse": parse, "doc": doc}
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"must be >= 1, was {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"must be > 0, was {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise ValueError(f"must be a port between 1 and 65535, was {value}")
+    return value
+
+
+def _symbols(text: str) -> tuple[str, ...]:
+    symbols = [validate_symbol(part) for part in text.split(",") if part.strip()]
+    return tuple(dict.fromkeys(symbols))
+
+
+def _timeframes(text: str) -> tuple[Timeframe, ...]:
+    parsed = [Timeframe.parse(part) for part in text.split(",") if part.strip()]
+    if not parsed:
+        raise ValueError("needs at least one timeframe")
+    return tuple(sorted(dict.fromkeys(parsed), key=lambda tf: tf.seconds))
+
+
+def _choice(*choices: str) -> Parser:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, was {text!r}")
+        return value
+
+    return parse
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"must be true or false, was {text!r}")
+
+
+def _redis_url(text: str) -> str:
+    if urlsplit(text).scheme not in {"redis", "rediss", "unix"}:
+        raise ValueError(f"must be a redis://, rediss:// or unix:// URL, was {text!r}")
+    return text
+
+
+def _text(text: str) -> str:
+    return text
+
+
+def _ratio(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"must be between 0 and 1, was {value}")
+    return value
+
+
+def _log_level(text: str) -> str:
+    level: str = _choice("debug", "info", "warning", "error", "critical")(text)
+    return level.upper()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of every Wagehood process; build it with ``Settings.from_env()``."""
+
+    watchlist_symbols: tuple[str, ...] = field(
+        default=("SPY", "QQQ", "IWM", "AAPL", "TSLA"),
+        metadata=_env(
+            "WATCHLIST_SYMBOLS", _symbols, "Comma-separated symbols watched at first start"
+        ),
+    )
+    data_update_interval: float = field(
+        default=1.0,
+        metadata=_env("DATA_UPDATE_INTERVAL", _positive_float, "Seconds between price fetches"),
+    )
+    data_provider: str = field(
+        default="mock",
+        metadata=_env(
+            "DATA_PROVIDER", _choice("mock", "csv", "alpaca", "yahoo"), "Default data provider"
+        ),
+    )
+    timeframes: tuple[Timeframe, ...] = field(
+        default=(Timeframe.M1, Timeframe.M5, Timeframe.H1),
+        metadata=_env("TIMEFRAMES", _timeframes, "Bar timeframes kept for every symbol"),
+    )
+    calculation_workers: int = field(
+        default=2,
+        metadata=_env("CALCULATION_WORKERS", _positive_int, "Processes per Celery worker node"),
+    )
+    max_concurrent_calculations: int = field(
+        default=4,
+        metadata=_env(
+            "MAX_CONCURRENT_CALCULATIONS",
+            _positive_int,
+            "Tasks a worker process reserves at once (prefetch)",
+        ),
+    )
+    batch_calculation_size: int = field(
+        default=50,
+        metadata=_env(
+            "BATCH_CALCULATION_SIZE", _positive_int, "Symbols handled by one fetch/compute task"
+        ),
+    )
+    redis_url: str = field(
+        default="redis://127.0.0.1:6379/0",
+        metadata=_env(
+            "REDIS_URL",
+            _redis_url,
+            "Redis for broker, state and rate limits (else built from REDIS_HOST/PORT/DB)",
+        ),
+    )
+    redis_streams_maxlen: int = field(
+        default=10000,
+        metadata=_env("REDIS_STREAMS_MAXLEN", _positive_int, "Entries kept per history stream"),
+    )
+    redis_max_memory: str = field(
+        default="512mb",
+        metadata=_env("REDIS_MAX_MEMORY", _text, "maxmemory of a Redis that make run starts"),
+    )
+    api_host: str = field(
+        default="127.0.0.1", metadata=_env("API_HOST", _text, "Address the API binds to")
+    )
+    api_port: int = field(default=8000, metadata=_env("API_PORT", _port, "Port the API listens on"))
+    log_level: str = field(
+        default="INFO", metadata=_env("LOG_LEVEL", _log_level, "debug, info, warning or error")
+    )
+    log_format: str = field(
+        default="text",
+        metadata=_env("LOG_FORMAT", _choice("text", "json"), "text, or json (one object a line)"),
+    )
+    mock_seed: int = field(
+        default=42, metadata=_env("MOCK_SEED", int, "Seed of the mock provider's price paths")
+    )
+    csv_provider_path: str = field(
+        default="",
+        metadata=_env(
+            "CSV_PROVIDER_PATH", _text, "Directory of SYMBOL.csv files for the csv provider"
+        ),
+    )
+    csv_provider_speed: float = field(
+        default=60.0,
+        metadata=_env(
+            "CSV_PROVIDER_SPEED", _positive_float, "csv provider: seconds of data per real second"
+        ),
+    )
+    alpaca_api_key: str = field(
+        default="", metadata=_env("ALPACA_API_KEY", _text, "Alpaca key id (APCA-API-KEY-ID)")
+    )
+    alpaca_api_secret: str = field(
+        default="", metadata=_env("ALPACA_API_SECRET", _text, "Alpaca secret (APCA-API-SECRET-KEY)")
+    )
+    alpaca_data_url: str = field(
+        default="https://data.alpaca.markets",
+        metadata=_env("ALPACA_DATA_URL", _text, "Alpaca market-data base URL"),
+    )
+    alpaca_feed: str = field(
+        default="iex", metadata=_env("ALPACA_FEED", _choice("iex", "sip"), "Alpaca data feed")
+    )
+    yahoo_base_url: str = field(
+        default="https://query1.finance.yahoo.com",
+        metadata=_env("YAHOO_BASE_URL", _text, "Yahoo Finance chart API base URL"),
+    )
+    provider_timeout: float = field(
+        default=5.0,
+        metadata=_env(
+            "PROVIDER_TIMEOUT", _positive_float, "Seconds before a provider request fails"
+        ),
+    )
+    signal_min_confidence: float = field(
+        default=0.3,
+        metadata=_env("SIGNAL_MIN_CONFIDENCE", _ratio, "Signals below this confidence are dropped"),
+    )
+    jwt_secret: str = field(
+        default="",
+        metadata=_env(
+            "JWT_SECRET", _text, "Secret signing API tokens (generated and kept in Redis if empty)"
+        ),
+    )
+    jwt_ttl: int = field(
+        default=900, metadata=_env("JWT_TTL", _positive_int, "Lifetime of API tokens in seconds")
+    )
+    rate_limit_default: str = field(
+        default="600/minute",
+        metadata=_env(
+            "RATE_LIMIT_DEFAULT", _text, "Requests allowed per API key (flask-limiter syntax)"
+        ),
+    )
+    cors_origins: str = field(
+        default="", metadata=_env("CORS_ORIGINS", _text, "Comma-separated origins allowed by CORS")
+    )
+    flower_port: int = field(
+        default=5555, metadata=_env("FLOWER_PORT", _port, "Port of the Flower task dashboard")
+    )
+    data_dir: str = field(
+        default=".wagehood",
+        metadata=_env("WAGEHOOD_DATA_DIR", _text, "Directory for a local Redis, exports and logs"),
+    )
+    debug: bool = field(
+        default=False, metadata=_env("WAGEHOOD_DEBUG", _bool, "Verbose errors in CLI")
+    )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``environ`` (default ``os.environ``).
+
+        Raises:
+            ConfigError: a variable is set to an invalid value; the message names it.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            name = spec.metadata["env"]
+            raw = env.get(name)
+            if raw is None or (raw.strip() == "" and spec.metadata["parse"] is not _text):
+                continue
+            try:
+                values[spec.name] = spec.metadata["parse"](raw)
+            except (ValueError, WagehoodError) as error:
+                raise ConfigError(f"{name}: {error}") from error
+        if "redis_url" not in values:
+            values["redis_url"] = _redis_url_from_parts(env)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with ``changes`` applied (tests and CLI flags use this)."""
+        current = {spec.name: getattr(self, spec.name) for spec in fields(self)}
+        current.update(changes)
+        return Settings(**current)
+
+
+def _redis_url_from_parts(env: Mapping[str, str]) -> str:
+    host = env.get("REDIS_HOST", "127.0.0.1") or "127.0.0.1"
+    port_text = env.get("REDIS_PORT", "6379") or "6379"
+    db_text = env.get("REDIS_DB", "0") or "0"
+    try:
+        port = _port(port_text)
+    except ValueError as error:
+        raise ConfigError(f"REDIS_PORT: {error}") from error
+    if not db_text.isdigit():
+        raise ConfigError(f"REDIS_DB: must be a database number, was {db_text!r}")
+    password = env.get("REDIS_PASSWORD", "")
+    auth = f":{password}@" if password else ""
+    return f"redis://{auth}{host}:{port}/{db_text}"
+
+
+def documented_variables() -> list[tuple[str, str, str]]:
+    """Return ``(variable, default, doc)`` for every setting, plus the Redis parts."""
+    rows = []
+    for spec in fields(Settings):
+        default = spec.default
+        if isinstance(default, tuple):
+            default = ",".join(str(getattr(item, "value", item)) for item in default)
+        rows.append((spec.metadata["env"], str(default), spec.metadata["doc"]))
+    rows += [
+        ("REDIS_HOST", "127.0.0.1", "Redis host, used when REDIS_URL is not set"),
+        ("REDIS_PORT", "6379", "Redis port, used when REDIS_URL is not set"),
+        ("REDIS_DB", "0", "Redis database number, used when REDIS_URL is not set"),
+        ("REDIS_PASSWORD", "", "Redis password, used when REDIS_URL is not set"),
+    ]
+    return rows

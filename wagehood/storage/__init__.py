@@ -1,0 +1,1 @@
+"""Redis-backed storage: key names, state store, and a local server launcher."""

@@ -1,0 +1,1 @@
+"""Celery workers: the one app, thin tasks and the schedule."""
