@@ -1,0 +1,178 @@
+"""A deterministic simulated market: any number of processes agree without sharing state.
+
+The price of a symbol at second ``t`` is a geometric Brownian motion without log drift,
+``S(t) = S0 * exp(sigma * W(t))``, so the median price stays at ``S0``. ``W`` is a Brownian
+path (time in years) built by Lévy's dyadic Brownian-bridge construction: the value at the
+end of a 2**32-second horizon is drawn first, then each interval's midpoint given its two
+ends, down to one second. Evaluating ``W(t)`` walks one branch of that tree (32 levels,
+O(log T)); every standard normal comes from a hash of (seed, symbol, level, index) through
+Box-Muller, so nothing is remembered between calls and an offline replay regenerates the
+same numbers. ``W(0) = 0`` at ``REFERENCE_TIME`` (2024-01-01 UTC); times before it use an
+independent branch, so the path covers 1888-2160.
+
+Per symbol, hash-derived: ``S0`` log-uniform in $10-$800, annual volatility uniform in
+15%-60% (applied over calendar time: the mock trades 24/7), and a typical traded volume.
+A quote's time is ``now`` floored to whole seconds; its price is rounded to 4 decimals; its
+volume is the lognormal number of shares traded in the one second ending at the quote, so a
+caller polling every ``k`` seconds sees about 1/k of the true volume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import ClassVar
+
+from wagehood.errors import ValidationError
+from wagehood.providers.base import ProviderResult
+from wagehood.types import Quote, validate_symbol
+
+logger = logging.getLogger(__name__)
+
+REFERENCE_TIME = 1_704_067_200  # 2024-01-01T00:00:00Z, where W(t) = 0
+LEVELS = 32  # the bridge spans 2**LEVELS seconds each side of REFERENCE_TIME
+HORIZON = 1 << LEVELS
+SECONDS_PER_YEAR = 365.25 * 86400
+BLOCK = 4  # tree levels served by one 64-byte blake2b digest (15 normals + 1 spare)
+VOLUME_SIGMA = 0.8  # dispersion of the per-second lognormal volume
+
+_TWO_PI = 2.0 * math.pi
+_UNIT = 1.0 / 2**32
+_UNPACK = struct.Struct("<16I").unpack
+_KEY = struct.Struct("<bbq").pack
+# Standard deviation of a midpoint given its interval's ends, per level, in sqrt(years).
+_HALF_SD = [0.5 * math.sqrt((HORIZON >> level) / SECONDS_PER_YEAR) for level in range(LEVELS)]
+_TOP_SD = math.sqrt(HORIZON / SECONDS_PER_YEAR)
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolModel:
+    """The hash-derived constants of one symbol's simulated market."""
+
+    symbol: str
+    start_price: float
+    volatility: float  # annual
+    volume_scale: float  # mean shares traded per second
+    hasher: hashlib.blake2b  # blake2b primed with (seed, symbol)
+
+
+class MockProvider:
+    """Deterministic simulated quotes for any valid symbol (see the module docstring)."""
+
+    name: ClassVar[str] = "mock"
+    max_batch: ClassVar[int] = 1000
+
+    def __init__(self, seed: int = 42) -> None:
+        self.seed = seed
+
+    def get_quotes(self, symbols: Sequence[str], now: float) -> ProviderResult:
+        """Return a simulated quote for every valid symbol at ``now``."""
+        quotes: list[Quote] = []
+        failed: dict[str, str] = {}
+        for symbol in symbols:
+            try:
+                quotes.append(self.quote_at(symbol, now))
+            except ValidationError as error:
+                failed[symbol] = f"mock: {error}"
+        return ProviderResult(quotes=quotes, failed=failed)
+
+    def quote_at(self, symbol: str, t: float) -> Quote:
+        """Return the quote of ``symbol`` at time ``t`` floored to whole seconds.
+
+        Raises:
+            ValidationError: ``symbol`` is invalid or ``t`` is outside the simulated span.
+        """
+        model = symbol_model(self.seed, validate_symbol(symbol))
+        second = math.floor(t)
+        offset = second - REFERENCE_TIME
+        if abs(offset) > HORIZON:
+            raise ValidationError(f"time {t} is outside the simulated years 1888-2160", "now")
+        price = model.start_price * math.exp(model.volatility * brownian(model.hasher, offset))
+        return Quote(
+            symbol=model.symbol,
+            time=float(second),
+            price=round(price, 4),
+            volume=_volume(model, offset),
+        )
+
+    def close(self) -> None:
+        """Release nothing: the mock holds no connections."""
+
+
+@lru_cache(maxsize=65536)
+def symbol_model(seed: int, symbol: str) -> SymbolModel:
+    """Return the constants of ``symbol`` under ``seed`` (pure; cached)."""
+    hasher = hashlib.blake2b(digest_size=64, person=b"wagehood-mock")
+    hasher.update(struct.pack("<q", seed) + symbol.encode() + b"\0")
+    u = [(value + 0.5) * _UNIT for value in _UNPACK(_digest(hasher, -1, 0, 0))]
+    start_price = 10.0 * 80.0 ** u[0]  # log-uniform in [10, 800]
+    daily_dollars = 2e7 * 250.0 ** u[2]  # log-uniform in $20M-$5B a day
+    return SymbolModel(
+        symbol=symbol,
+        start_price=start_price,
+        volatility=0.15 + 0.45 * u[1],
+        volume_scale=daily_dollars / start_price / 86400,
+        hasher=hasher,
+    )
+
+
+def brownian(hasher: hashlib.blake2b, offset: int) -> float:
+    """Return W at ``offset`` seconds from the reference time, in sqrt(years).
+
+    Walk the dyadic bridge from the horizon down to the one-second interval holding the
+    offset; each 64-byte digest supplies the 16 uniforms of four tree levels (15 midpoint
+    normals by Box-Muller, the spare one drawing the horizon's end).
+    """
+    if offset == 0:
+        return 0.0
+    branch = 1 if offset > 0 else 0
+    target = abs(offset)
+    uniforms = _UNPACK(_digest(hasher, branch, 0, 0))
+    left, right, index = 0, HORIZON, 0
+    w_left, w_right = 0.0, _TOP_SD * _normal(uniforms, 15)
+    log, sqrt, cos, sin = math.log, math.sqrt, math.cos, math.sin
+    for level, half_sd in enumerate(_HALF_SD):
+        depth = level & 3  # BLOCK == 4
+        if not depth and level:
+            uniforms = _UNPACK(_digest(hasher, branch, level, index))
+        node = (1 << depth) - 1 + (index & ((1 << depth) - 1))
+        pair = node & ~1
+        radius = sqrt(-2.0 * log((uniforms[pair] + 0.5) * _UNIT))
+        angle = _TWO_PI * (uniforms[pair + 1] + 0.5) * _UNIT
+        normal = radius * (sin(angle) if node & 1 else cos(angle))
+        middle = (left + right) >> 1
+        w_middle = 0.5 * (w_left + w_right) + half_sd * normal
+        if target < middle:
+            right, w_right, index = middle, w_middle, index << 1
+        elif target > middle:
+            left, w_left, index = middle, w_middle, (index << 1) | 1
+        else:
+            return w_middle
+    return w_right if target == right else w_left
+
+
+def _digest(hasher: hashlib.blake2b, branch: int, level: int, index: int) -> bytes:
+    copy = hasher.copy()
+    copy.update(_KEY(branch, level, index))
+    return copy.digest()
+
+
+# Standard normal number ``node`` (0-15) of a block by Box-Muller on uniform pair node // 2.
+def _normal(uniforms: tuple[int, ...], node: int) -> float:
+    pair = node & ~1
+    radius = math.sqrt(-2.0 * math.log((uniforms[pair] + 0.5) * _UNIT))
+    angle = _TWO_PI * (uniforms[pair + 1] + 0.5) * _UNIT
+    return radius * (math.cos(angle) if node % 2 == 0 else math.sin(angle))
+
+
+def _volume(model: SymbolModel, offset: int) -> float:
+    uniforms = _UNPACK(_digest(model.hasher, 2, 0, offset))
+    mean_log = -0.5 * VOLUME_SIGMA**2  # keeps the mean at volume_scale
+    return float(
+        round(model.volume_scale * math.exp(mean_log + VOLUME_SIGMA * _normal(uniforms, 0)))
+    )
