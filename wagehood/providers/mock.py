@@ -108,7 +108,7 @@ class MockProvider:
 def symbol_model(seed: int, symbol: str) -> SymbolModel:
     """Return the constants of ``symbol`` under ``seed`` (pure; cached)."""
     hasher = hashlib.blake2b(digest_size=64, person=b"wagehood-mock")
-    hasher.update(struct.pack("<q", seed) + symbol.encode() + b"\0")
+    hasher.update(f"{seed}\0{symbol}\0".encode())
     u = [(value + 0.5) * _UNIT for value in _UNPACK(_digest(hasher, -1, 0, 0))]
     start_price = 10.0 * 80.0 ** u[0]  # log-uniform in [10, 800]
     daily_dollars = 2e7 * 250.0 ** u[2]  # log-uniform in $20M-$5B a day
