@@ -1,0 +1,134 @@
+"""The per-symbol, per-timeframe indicator engine shared by the workers and ``replay``.
+
+An ``Engine`` applies closed bars, in bar-time order and at most once each (a bar whose time is
+not after the last applied one is refused), to an ``IndicatorSet`` and counts them. Its state
+is a flat string mapping, so a worker can keep it in a Redis hash and any other worker can
+continue from it exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from wagehood.errors import ValidationError
+from wagehood.indicators.registry import IndicatorSet
+from wagehood.strategies.registry import StrategySet
+from wagehood.types import Bar, Signal, Snapshot, Timeframe
+
+STATE_VERSION = "1"
+_PREFIX = "ind."
+
+
+def merge_specs(configured: Mapping[str, str], strategies: StrategySet) -> dict[str, str]:
+    """Return the configured indicator specs plus those the strategies need.
+
+    Raises:
+        ValidationError: a column is configured with one spec and needed with another.
+    """
+    merged = dict(configured)
+    for name, spec in strategies.indicators.items():
+        if merged.setdefault(name, spec) != spec:
+            raise ValidationError(
+                f"indicator {name!r} is configured as {merged[name]!r} but a strategy needs {spec!r}",
+                field="indicators",
+            )
+    return merged
+
+
+def specs_fingerprint(specs: Mapping[str, str]) -> str:
+    """Return a canonical text for ``specs``; a change means the state must be re-warmed."""
+    return json.dumps(dict(specs), sort_keys=True, separators=(",", ":"))
+
+
+@dataclass
+class Engine:
+    """Indicators of one symbol and timeframe, fed with closed bars."""
+
+    symbol: str
+    timeframe: Timeframe
+    indicators: IndicatorSet
+    bars_processed: int = 0
+    last_bar_time: int | None = None
+
+    @classmethod
+    def new(cls, symbol: str, timeframe: Timeframe, specs: Mapping[str, str]) -> Engine:
+        """Return an engine with no bars applied."""
+        return cls(symbol, timeframe, IndicatorSet(specs))
+
+    @property
+    def fingerprint(self) -> str:
+        """Return the fingerprint of the indicator specs this engine computes."""
+        return specs_fingerprint(self.indicators.specs)
+
+    def accepts(self, bar: Bar) -> bool:
+        """Return whether ``bar`` is later than every bar applied so far."""
+        return self.last_bar_time is None or bar.time > self.last_bar_time
+
+    def apply(self, bar: Bar) -> Snapshot | None:
+        """Apply a closed bar; return its snapshot, or ``None`` if it was already applied."""
+        if not self.accepts(bar):
+            return None
+        values = self.indicators.update(bar)
+        self.bars_processed += 1
+        self.last_bar_time = bar.time
+        return Snapshot(bar, values)
+
+    def to_state(self) -> dict[str, str]:
+        """Return the full state as a flat string mapping."""
+        state = {
+            "v": STATE_VERSION,
+            "specs": self.fingerprint,
+            "bars_processed": str(self.bars_processed),
+        }
+        if self.last_bar_time is not None:
+            state["last_bar_time"] = str(self.last_bar_time)
+        state.update({_PREFIX + key: value for key, value in self.indicators.to_state().items()})
+        return state
+
+    @classmethod
+    def from_state(cls, symbol: str, timeframe: Timeframe, state: Mapping[str, str]) -> Engine:
+        """Rebuild an engine from ``to_state()`` output."""
+        specs = json.loads(state["specs"])
+        prefix = len(_PREFIX)
+        indicator_state = {k[prefix:]: v for k, v in state.items() if k.startswith(_PREFIX)}
+        last = state.get("last_bar_time")
+        return cls(
+            symbol,
+            timeframe,
+            IndicatorSet.from_state(specs, indicator_state),
+            int(state.get("bars_processed", "0")),
+            int(last) if last is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class ReplayRow:
+    """One applied bar of a replay: its snapshot and the signals it produced."""
+
+    snapshot: Snapshot
+    signals: list[Signal]
+
+
+def replay(
+    bars: Iterable[Bar],
+    specs: Mapping[str, str],
+    strategies: StrategySet,
+) -> Iterator[ReplayRow]:
+    """Feed closed ``bars`` through indicators and strategies exactly as the workers do.
+
+    Bars must all belong to one symbol and timeframe; a bar not later than the previous one is
+    skipped, as the workers skip it.
+    """
+    engine: Engine | None = None
+    window: deque[Snapshot] = deque(maxlen=strategies.lookback)
+    for bar in bars:
+        if engine is None:
+            engine = Engine.new(bar.symbol, bar.timeframe, merge_specs(specs, strategies))
+        snapshot = engine.apply(bar)
+        if snapshot is None:
+            continue
+        window.append(snapshot)
+        yield ReplayRow(snapshot, strategies.evaluate(list(window)))
