@@ -1,0 +1,256 @@
+"""Indicators by kind, spec strings such as ``"macd(12,26,9)"``, and named sets of them."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Self
+
+from wagehood.errors import ValidationError
+from wagehood.indicators.atr import ATR
+from wagehood.indicators.base import Indicator
+from wagehood.indicators.bollinger import BollingerBands
+from wagehood.indicators.ema import EMA
+from wagehood.indicators.macd import MACD
+from wagehood.indicators.obv import OBV
+from wagehood.indicators.rsi import RSI
+from wagehood.indicators.sma import SMA, substate
+from wagehood.indicators.stochastic import Stochastic
+from wagehood.indicators.vwap import VWAP
+
+FIELD = "indicators"
+
+INDICATORS: dict[str, type[Any]] = {
+    "sma": SMA,
+    "ema": EMA,
+    "rsi": RSI,
+    "macd": MACD,
+    "bbands": BollingerBands,
+    "atr": ATR,
+    "stoch": Stochastic,
+    "obv": OBV,
+    "vwap": VWAP,
+}
+
+# Each kind's parameters in order: (name, type, default or None when required).
+PARAMETERS: dict[str, tuple[tuple[str, type, float | None], ...]] = {
+    "sma": (("period", int, None),),
+    "ema": (("period", int, None),),
+    "rsi": (("period", int, 14),),
+    "macd": (("fast", int, 12), ("slow", int, 26), ("signal", int, 9)),
+    "bbands": (("period", int, 20), ("nbdev", float, 2.0)),
+    "atr": (("period", int, 14),),
+    "stoch": (("fastk", int, 14), ("slowk", int, 3), ("slowd", int, 3)),
+    "obv": (),
+    "vwap": (),
+}
+
+DEFAULT_INDICATORS: dict[str, str] = {
+    "sma_20": "sma(20)",
+    "sma_50": "sma(50)",
+    "ema_12": "ema(12)",
+    "ema_26": "ema(26)",
+    "rsi_14": "rsi(14)",
+    "macd": "macd(12,26,9)",
+    "bb": "bbands(20,2.0)",
+    "atr_14": "atr(14)",
+}
+
+_SPEC = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\(([^()]*)\))?\s*$")
+
+
+def parse_spec(spec: str) -> tuple[str, tuple[float, ...]]:
+    """Split ``"macd(12,26,9)"`` into ``("macd", (12.0, 26.0, 9.0))``.
+
+    ``"obv()"`` and ``"obv"`` both give ``("obv", ())``. The kind is lower-cased; it is not
+    checked against the registry here (``build`` does that).
+
+    Raises:
+        ValidationError: The text is not ``kind`` or ``kind(number, ...)``.
+    """
+    match = _SPEC.match(spec) if isinstance(spec, str) else None
+    if match is None:
+        raise ValidationError(
+            f"invalid indicator spec {spec!r}: write kind(parameters), e.g. 'sma(20)'",
+            field=FIELD,
+        )
+    kind, inside = match.group(1).lower(), (match.group(2) or "").strip()
+    if not inside:
+        return kind, ()
+    return kind, tuple(_parse_number(spec, part) for part in inside.split(","))
+
+
+def _parse_number(spec: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValidationError(
+            f"invalid parameter {text.strip()!r} in indicator spec {spec!r}: expected a number",
+            field=FIELD,
+        )
+    return value
+
+
+def build(spec: str) -> Indicator:
+    """Return a fresh indicator for ``spec``, e.g. ``build("ema(12)")`` is ``EMA(12)``.
+
+    Missing trailing parameters take their defaults (``"rsi()"`` is ``RSI(14)``).
+
+    Raises:
+        ValidationError: Unknown kind (the message lists the choices), wrong number of
+            parameters, a non-integer where an integer is needed, or a value the indicator
+            rejects.
+    """
+    kind, values = parse_spec(spec)
+    if kind not in INDICATORS:
+        choices = ", ".join(INDICATORS)
+        raise ValidationError(
+            f"unknown indicator {kind!r} in {spec!r}; choose one of {choices}", field=FIELD
+        )
+    arguments = _arguments(spec, kind, values)
+    try:
+        indicator: Indicator = INDICATORS[kind](*arguments)
+    except ValueError as error:
+        raise ValidationError(f"invalid indicator spec {spec!r}: {error}", field=FIELD) from error
+    return indicator
+
+
+def _arguments(spec: str, kind: str, values: tuple[float, ...]) -> list[float]:
+    parameters = PARAMETERS[kind]
+    required = sum(default is None for _, _, default in parameters)
+    if not required <= len(values) <= len(parameters):
+        names = ", ".join(name for name, _, _ in parameters) or "no parameters"
+        raise ValidationError(
+            f"{kind} takes {_count_text(required, len(parameters))} ({names}), "
+            f"got {len(values)} in {spec!r}",
+            field=FIELD,
+        )
+    return [
+        _convert(spec, parameter, value)
+        for parameter, value in zip(parameters, values, strict=False)
+    ]
+
+
+def _count_text(low: int, high: int) -> str:
+    return f"{high} parameter{'s' * (high != 1)}" if low == high else f"{low} to {high} parameters"
+
+
+def _convert(spec: str, parameter: tuple[str, type, float | None], value: float) -> float:
+    name, kind, _ = parameter
+    if kind is int:
+        if not value.is_integer():
+            raise ValidationError(
+                f"{name} must be an integer, was {value} in {spec!r}", field=FIELD
+            )
+        return int(value)
+    return value
+
+
+def _updater(indicator: Indicator) -> Callable[[Any], Any]:
+    # Composites also offer ``update_values``, the same step returning a plain tuple.
+    if len(indicator.outputs) == 1:
+        return indicator.update
+    update_values: Callable[[Any], Any] = getattr(indicator, "update_values")  # noqa: B009
+    return update_values
+
+
+_Step = tuple[Callable[[Any], Any], bool, int | slice]
+
+
+class IndicatorSet:
+    """Named indicators updated together from bars, flattened into named columns.
+
+    ``IndicatorSet({"sma_20": "sma(20)", "macd": "macd(12,26,9)"})`` has the columns
+    ``sma_20, macd, macd_signal, macd_hist``: each name followed by its indicator's output
+    suffixes, in spec order.
+
+    Args:
+        specs: Column name prefix -> indicator spec.
+
+    Raises:
+        ValidationError: A spec is invalid.
+    """
+
+    def __init__(self, specs: Mapping[str, str]) -> None:
+        self.specs: dict[str, str] = dict(specs)
+        self.indicators: dict[str, Indicator] = {name: build(s) for name, s in specs.items()}
+        self._columns = tuple(
+            name + suffix
+            for name, indicator in self.indicators.items()
+            for suffix in indicator.outputs
+        )
+        self._empty_row: list[Any] = [None] * len(self._columns)
+        self._plan = self._make_plan()
+
+    def __repr__(self) -> str:
+        return f"IndicatorSet({self.specs!r})"
+
+    def _make_plan(self) -> list[_Step]:
+        # Per indicator: its bound update, whether it takes the bar, and where its outputs go
+        # in the row (an index, or a slice for a composite's tuple).
+        plan: list[_Step] = []
+        start = 0
+        for indicator in self.indicators.values():
+            width = len(indicator.outputs)
+            where = start if width == 1 else slice(start, start + width)
+            plan.append((_updater(indicator), indicator.source == "bar", where))
+            start += width
+        return plan
+
+    @property
+    def columns(self) -> list[str]:
+        """Return the flattened output names (name + output suffix), in spec order."""
+        return list(self._columns)
+
+    @property
+    def warmup(self) -> int:
+        """Return the longest warm-up among the indicators."""
+        return max((i.warmup for i in self.indicators.values()), default=0)
+
+    def update(self, bar: Any) -> dict[str, float | None]:
+        """Feed one closed bar (its close, or the bar itself) to every indicator.
+
+        Returns:
+            Every column, ``None`` while its indicator warms up.
+        """
+        close = bar.close
+        row = self._empty_row[:]
+        for update, wants_bar, where in self._plan:
+            value = update(bar if wants_bar else close)
+            if value is not None:
+                row[where] = value
+        return dict(zip(self._columns, row, strict=True))
+
+    def preview(self, bar: Any) -> dict[str, float | None]:
+        """Return what ``update(bar)`` would return, leaving this set unchanged."""
+        return type(self).from_state(self.specs, self.to_state()).update(bar)
+
+    def to_state(self) -> dict[str, str]:
+        """Return every indicator's state, each under the prefix ``"<name>."``."""
+        state: dict[str, str] = {}
+        for name, indicator in self.indicators.items():
+            for key, value in indicator.to_state().items():
+                state[f"{name}.{key}"] = value
+        return state
+
+    @classmethod
+    def from_state(cls, specs: Mapping[str, str], state: Mapping[str, str]) -> Self:
+        """Rebuild a set from its specs and ``to_state()`` output.
+
+        Raises:
+            ValueError: The state is missing an indicator or was saved for other parameters.
+        """
+        restored = cls(specs)
+        for name, fresh in restored.indicators.items():
+            try:
+                indicator = type(fresh).from_state(substate(state, name + "."))
+            except KeyError as error:
+                raise ValueError(f"state of {name!r} lacks the field {error}") from error
+            if repr(indicator) != repr(fresh):
+                raise ValueError(f"state of {name!r} is {indicator!r}, spec is {fresh!r}")
+            restored.indicators[name] = indicator
+        restored._plan = restored._make_plan()
+        return restored
