@@ -1,0 +1,41 @@
+"""Builders shared by tests: quotes from the mock provider, pipeline contexts, replays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from wagehood.engine import replay
+from wagehood.providers.mock import MockProvider
+from wagehood.service.config import load_config
+from wagehood.service.pipeline import PipelineContext, decode_snapshot
+from wagehood.settings import Settings
+from wagehood.storage import keys
+from wagehood.storage.redis_store import RedisStore
+from wagehood.types import Quote, Snapshot, Timeframe
+
+START = 1_717_200_000  # 2024-06-01T00:00:00Z, a whole day boundary
+
+
+def mock_quotes(
+    symbols: Sequence[str], start: int, seconds: int, step: int = 1, seed: int = 42
+) -> Iterator[list[Quote]]:
+    """Yield, per tick, the mock provider's quotes for ``symbols``."""
+    provider = MockProvider(seed)
+    for t in range(start, start + seconds, step):
+        yield list(provider.get_quotes(symbols, float(t)).quotes)
+
+
+def context(store: RedisStore, settings: Settings) -> PipelineContext:
+    """Return a pipeline context with the stored (or default) runtime config."""
+    return PipelineContext(store, load_config(store, settings), settings.redis_streams_maxlen)
+
+
+def stored_snapshots(store: RedisStore, symbol: str, tf: Timeframe) -> list[Snapshot]:
+    """Return every closed bar (with its values) kept in the bars stream."""
+    return [decode_snapshot(symbol, tf, i, f) for i, f in store.stream_range(keys.bars(symbol, tf))]
+
+
+def offline(ctx: PipelineContext, snapshots: Sequence[Snapshot]) -> list[Snapshot]:
+    """Replay the bars of ``snapshots`` offline with the context's configuration."""
+    rows = replay((s.bar for s in snapshots), ctx.config.indicators, ctx.config.strategy_set)
+    return [row.snapshot for row in rows]

@@ -1,0 +1,288 @@
+"""The pipeline's use cases: quotes -> bars -> indicators -> strategies, exactly once.
+
+Every step follows the same shape: load the state of a batch of symbols in one round trip,
+compute with the pure domain code, and write each symbol's result with one guarded commit
+(``RedisStore.commit_many``, one round trip for the batch). A symbol whose guard moved in the
+meantime (another worker got there first) is reloaded and recomputed; the tick-time and
+bar-time guards make a repeated step a no-op. See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wagehood.bars import BarAggregator
+from wagehood.engine import Engine, merge_specs, specs_fingerprint
+from wagehood.errors import TemporaryError
+from wagehood.service.config import RuntimeConfig
+from wagehood.storage import keys
+from wagehood.storage.redis_store import Commit, RedisStore
+from wagehood.types import Bar, Quote, Snapshot, Timeframe
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# A closed-bar reference passed down the chain: [symbol, timeframe, bar time or None = latest].
+BarRef = list[Any]
+
+
+@dataclass
+class PipelineContext:
+    """What a pipeline step needs: the store, the runtime config and the stream cap."""
+
+    store: RedisStore
+    config: RuntimeConfig
+    streams_maxlen: int = 10_000
+
+
+@dataclass
+class _SymbolStep:
+    symbol: str
+    version: str
+    live: dict[str, str]
+    closed: dict[Timeframe, list[Bar]] = field(default_factory=dict)
+    frames: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    duplicate: bool = False
+
+
+def process_quotes(ctx: PipelineContext, quotes: Sequence[Quote]) -> list[BarRef]:
+    """Aggregate quotes into bars, apply closed bars to indicators, and commit per symbol.
+
+    Returns references to the bars that closed, for ``evaluate_strategies``; a symbol whose
+    quotes were all seen before (a redelivered task) is returned as ``[symbol, tf, None]`` so
+    that strategy evaluation catches up on whatever an interrupted run left behind.
+    """
+    by_symbol: dict[str, list[Quote]] = defaultdict(list)
+    for quote in sorted(quotes, key=lambda q: (q.symbol, q.time)):
+        by_symbol[quote.symbol].append(quote)
+    return _run_guarded(
+        ctx, sorted(by_symbol), lambda s, live: _aggregate(ctx, s, live, by_symbol[s])
+    )
+
+
+def apply_bars(
+    ctx: PipelineContext, symbol: str, timeframe: Timeframe, bars: Sequence[Bar]
+) -> list[BarRef]:
+    """Apply already-closed bars (a backfill) to one symbol and timeframe, in order, once each."""
+
+    def plan(sym: str, live: dict[str, str]) -> _SymbolStep:
+        step = _SymbolStep(sym, live.get("ver", "0"), {})
+        step.closed[timeframe] = list(bars)
+        return step
+
+    return _run_guarded(ctx, [symbol], plan)
+
+
+def _run_guarded(ctx: PipelineContext, symbols: Sequence[str], plan: Any) -> list[BarRef]:
+    pending = list(symbols)
+    refs: list[BarRef] = []
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, 0.002 * attempt))  # let the winner finish its step
+        lives = ctx.store.hgetall_many([keys.live(s) for s in pending])
+        steps = [plan(symbol, live) for symbol, live in zip(pending, lives, strict=True)]
+        commits, step_refs = _build_commits(ctx, steps)
+        won = ctx.store.commit_many(commits)
+        for ok, symbol_refs in zip(won, step_refs, strict=True):
+            if ok:
+                refs += symbol_refs
+        pending = [step.symbol for step, ok in zip(steps, won, strict=True) if not ok]
+        if not pending:
+            return refs
+    raise TemporaryError(f"state of {', '.join(pending)} kept changing under us; retry")
+
+
+def _aggregate(
+    ctx: PipelineContext, symbol: str, live: dict[str, str], quotes: list[Quote]
+) -> _SymbolStep:
+    step = _SymbolStep(symbol, live.get("ver", "0"), live)
+    timeframes = ctx.config.timeframes
+    aggregators = {
+        tf: BarAggregator.from_state(symbol, tf, _sub(live, tf.value)) for tf in timeframes
+    }
+    accepted = None
+    for quote in quotes:
+        for tf, aggregator in aggregators.items():
+            bar = aggregator.on_quote(quote)
+            if bar is not None:
+                step.closed.setdefault(tf, []).append(bar)
+        if aggregators[timeframes[0]].last_tick == quote.time:
+            accepted = quote
+    if accepted is None:
+        step.duplicate = True
+        return step
+    step.live = {
+        "price": repr(accepted.price),
+        "time": repr(accepted.time),
+        "updated_at": repr(time.time()),
+    }
+    for tf, aggregator in aggregators.items():
+        step.live.update({f"{tf.value}.{k}": v for k, v in aggregator.to_state().items()})
+    current = aggregators[timeframes[0]].current
+    step.frames.append(("bar", symbol, _bar_frame(accepted, current)))
+    return step
+
+
+def _build_commits(
+    ctx: PipelineContext, steps: list[_SymbolStep]
+) -> tuple[list[Commit], list[list[BarRef]]]:
+    wanted = [(s.symbol, tf) for s in steps for tf in s.closed]
+    engines = _load_engines(ctx, wanted)
+    commits: list[Commit] = []
+    all_refs: list[list[BarRef]] = []
+    for step in steps:
+        commit = Commit(keys.live(step.symbol), step.version)
+        refs: list[BarRef] = []
+        if step.duplicate:
+            refs = [[step.symbol, tf.value, None] for tf in ctx.config.timeframes]
+        else:
+            commit.hset[keys.live(step.symbol)] = dict(step.live)
+        commit.updates += step.frames
+        for tf, bars in step.closed.items():
+            refs += _apply_closed(ctx, commit, engines[(step.symbol, tf)], bars)
+        commits.append(commit)
+        all_refs.append(refs)
+    return commits, all_refs
+
+
+def _apply_closed(
+    ctx: PipelineContext, commit: Commit, engine: Engine, bars: list[Bar]
+) -> list[BarRef]:
+    refs: list[BarRef] = []
+    snapshot: Snapshot | None = None
+    for bar in bars:
+        applied = engine.apply(bar)
+        if applied is None:
+            continue
+        snapshot = applied
+        commit.xadd.append(
+            (
+                keys.bars(bar.symbol, bar.timeframe),
+                keys.bar_id(bar.time),
+                ctx.streams_maxlen,
+                encode_snapshot(applied),
+            )
+        )
+        refs.append([bar.symbol, bar.timeframe.value, bar.time])
+    if snapshot is not None:
+        state = engine.to_state()
+        state["values"] = json.dumps(dict(snapshot.values))
+        state["bar"] = json.dumps(encode_snapshot(snapshot))
+        commit.hset[keys.engine(engine.symbol, engine.timeframe)] = state
+        commit.updates.append(("indicators", engine.symbol, indicator_frame(engine, snapshot)))
+    return refs
+
+
+def _load_engines(
+    ctx: PipelineContext, wanted: list[tuple[str, Timeframe]]
+) -> dict[tuple[str, Timeframe], Engine]:
+    specs = merge_specs(ctx.config.indicators, ctx.config.strategy_set)
+    fingerprint = specs_fingerprint(specs)
+    states = ctx.store.hgetall_many([keys.engine(s, tf) for s, tf in wanted])
+    engines = {}
+    for (symbol, tf), state in zip(wanted, states, strict=True):
+        if state and state.get("specs") == fingerprint:
+            engines[(symbol, tf)] = Engine.from_state(symbol, tf, state)
+        else:
+            engines[(symbol, tf)] = rewarm(ctx, symbol, tf, specs, state)
+    return engines
+
+
+def rewarm(
+    ctx: PipelineContext,
+    symbol: str,
+    tf: Timeframe,
+    specs: Mapping[str, str],
+    state: Mapping[str, str],
+) -> Engine:
+    """Return an engine for ``specs`` warmed from the bars kept in the stream.
+
+    Used the first time a symbol and timeframe is seen (empty stream: a fresh engine) and
+    when the indicator configuration changed (recomputed from stored history).
+    """
+    engine = Engine.new(symbol, tf, specs)
+    for entry_id, fields in ctx.store.stream_range(keys.bars(symbol, tf)):
+        engine.apply(decode_snapshot(symbol, tf, entry_id, fields).bar)
+    if state:
+        engine.bars_processed = max(engine.bars_processed, int(state.get("bars_processed", "0")))
+    if state or engine.bars_processed:
+        logger.info("re-warmed %s %s from %d stored bars", symbol, tf.value, engine.bars_processed)
+    return engine
+
+
+def encode_snapshot(snapshot: Snapshot) -> dict[str, str]:
+    """Return the stream fields of a closed bar and its indicator values."""
+    bar = snapshot.bar
+    return {
+        "o": repr(bar.open),
+        "h": repr(bar.high),
+        "l": repr(bar.low),
+        "c": repr(bar.close),
+        "v": repr(bar.volume),
+        "ind": json.dumps(dict(snapshot.values), separators=(",", ":")),
+    }
+
+
+def decode_snapshot(
+    symbol: str, tf: Timeframe, entry_id: str, fields: Mapping[str, str]
+) -> Snapshot:
+    """Rebuild a snapshot from a bars-stream entry."""
+    bar = Bar(
+        symbol,
+        tf,
+        int(entry_id.split("-", maxsplit=1)[0]),
+        float(fields["o"]),
+        float(fields["h"]),
+        float(fields["l"]),
+        float(fields["c"]),
+        float(fields["v"]),
+    )
+    return Snapshot(bar, json.loads(fields.get("ind", "{}")))
+
+
+def indicator_frame(engine: Engine, snapshot: Snapshot) -> dict[str, Any]:
+    """Return the update frame published when a bar closes."""
+    return {
+        "symbol": engine.symbol,
+        "timeframe": engine.timeframe.value,
+        "bar_time": snapshot.bar.time,
+        "bars_processed": engine.bars_processed,
+        "bar": snapshot.bar.to_dict(),
+        "indicators": dict(snapshot.values),
+    }
+
+
+def _bar_frame(quote: Quote, bar: Bar | None) -> dict[str, Any]:
+    return {
+        "symbol": quote.symbol,
+        "price": quote.price,
+        "time": quote.time,
+        "bar": bar.to_dict() if bar is not None else None,
+        "timeframe": bar.timeframe.value if bar is not None else None,
+    }
+
+
+def _sub(mapping: Mapping[str, str], prefix: str) -> dict[str, str]:
+    cut = len(prefix) + 1
+    return {k[cut:]: v for k, v in mapping.items() if k.startswith(prefix + ".")}
+
+
+def group_refs(refs: Iterable[BarRef]) -> dict[tuple[str, Timeframe], int | None]:
+    """Collapse bar references to the latest bar time per symbol and timeframe (None = latest)."""
+    latest: dict[tuple[str, Timeframe], int | None] = {}
+    for symbol, tf, bar_time in refs:
+        key = (symbol, Timeframe(tf))
+        if key in latest and (latest[key] is None or bar_time is None):
+            latest[key] = None
+        else:
+            latest[key] = (
+                max(bar_time, latest.get(key) or bar_time) if bar_time is not None else None
+            )
+    return latest

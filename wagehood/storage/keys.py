@@ -1,0 +1,71 @@
+"""Every Redis key name Wagehood uses, in one place.
+
+A symbol's keys share the hash tag ``{SYMBOL}`` so that, on Redis Cluster, they live in one
+slot and the per-symbol Lua script can touch them together.
+"""
+
+from __future__ import annotations
+
+from wagehood.types import Timeframe
+
+PREFIX = "wh"
+
+WATCHLIST = f"{PREFIX}:watchlist"  # hash: symbol -> JSON {"data_provider", "added_at"}
+CONFIG = f"{PREFIX}:config"  # hash: section (indicators|strategies|system) -> JSON
+CONFIG_VERSION = f"{PREFIX}:config:version"  # counter, bumped on every config change
+UPDATES = f"{PREFIX}:updates"  # stream of every update, ids "<seq>-1"
+UPDATES_SEQ = f"{PREFIX}:updates:seq"  # counter giving the updates stream its sequence
+SIGNALS = f"{PREFIX}:signals"  # stream of every signal (all symbols)
+DEAD_LETTERS = f"{PREFIX}:deadletters"  # stream of tasks that failed for good
+API_KEYS = f"{PREFIX}:apikeys"  # hash: key id -> JSON {hash, name, permissions, ...}
+JWT_SECRET = f"{PREFIX}:jwt:secret"  # generated secret when JWT_SECRET is not set
+EXPORTS = f"{PREFIX}:exports"  # hash: export id -> JSON status
+BEAT_HEARTBEAT = f"{PREFIX}:beat:heartbeat"  # epoch seconds of the last dispatch
+STATS = f"{PREFIX}:stats"  # hash of counters (bars, ticks, errors, ...)
+LATENCY = f"{PREFIX}:stats:latency"  # capped list of tick-to-state latencies (ms)
+ALERTS = f"{PREFIX}:alerts"  # hash: alert id -> JSON
+BREAKER_PREFIX = f"{PREFIX}:breaker"  # pybreaker storage namespace, per provider
+
+
+def _tag(symbol: str) -> str:
+    return f"{PREFIX}:{{{symbol}}}"
+
+
+def live(symbol: str) -> str:
+    """Return the hash of a symbol's live state: version, last quote, in-progress bars."""
+    return f"{_tag(symbol)}:live"
+
+
+def engine(symbol: str, timeframe: Timeframe) -> str:
+    """Return the hash of a symbol's indicator engine state for one timeframe."""
+    return f"{_tag(symbol)}:engine:{timeframe.value}"
+
+
+def bars(symbol: str, timeframe: Timeframe) -> str:
+    """Return the stream of closed bars with their indicator values (ids ``<bar time>-1``)."""
+    return f"{_tag(symbol)}:bars:{timeframe.value}"
+
+
+def strategy_state(symbol: str, timeframe: Timeframe) -> str:
+    """Return the hash holding the last bar time strategies were evaluated on."""
+    return f"{_tag(symbol)}:strategy:{timeframe.value}"
+
+
+def symbol_signals(symbol: str) -> str:
+    """Return the stream of a symbol's signals (all timeframes)."""
+    return f"{_tag(symbol)}:signals"
+
+
+def export_file(export_id: str) -> str:
+    """Return the key holding a finished export's content."""
+    return f"{PREFIX}:export:{export_id}"
+
+
+def bar_id(time: int) -> str:
+    """Return the stream id of the bar starting at ``time``."""
+    return f"{time}-1"
+
+
+def seq_id(seq: int) -> str:
+    """Return the updates-stream id of sequence number ``seq``."""
+    return f"{seq}-1"
