@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 
 import pytest
 
 from tests.factories import START, context, mock_quotes, offline, stored_snapshots
 from wagehood.bars import BarAggregator
-from wagehood.engine import merge_specs
+from wagehood.engine import merge_specs, replay
 from wagehood.service import pipeline, signals
 from wagehood.settings import Settings
 from wagehood.storage import keys
@@ -141,12 +142,8 @@ def test_strategies_evaluate_every_bar_once_even_out_of_order(
 
 
 def pipeline_replay(bars: list[Bar], specs: dict, ctx: pipeline.PipelineContext):
-    from wagehood.engine import replay
-
     return replay(bars, specs, ctx.config.strategy_set)
 
 
 def _zigzag(n: int) -> list[float]:
-    import math
-
     return [100 + 20 * math.sin(i / 9) + 5 * math.sin(i / 2.3) for i in range(n)]
