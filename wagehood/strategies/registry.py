@@ -32,7 +32,7 @@ __all__ = [
 
 FIELD = "strategies"
 
-STRATEGIES: dict[str, type] = {
+STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls
     for cls in (
         BollingerBreakoutStrategy,
