@@ -40,3 +40,15 @@ def settings(redis: redis_lib.Redis, redis_server: LocalRedis, tmp_path: Path) -
             "DATA_UPDATE_INTERVAL": "1",
         }
     )
+
+
+@pytest.fixture
+def process_env(settings: Settings, redis_server: LocalRedis, tmp_path: Path) -> dict[str, str]:
+    """Environment for child processes (workers, beat, web) using the test Redis."""
+    return {
+        "REDIS_URL": redis_server.url,
+        "WAGEHOOD_DATA_DIR": str(tmp_path / "data"),
+        "DATA_UPDATE_INTERVAL": "1",
+        "CALCULATION_WORKERS": "1",
+        "LOG_LEVEL": "info",
+    }
