@@ -249,6 +249,8 @@ class IndicatorSet:
                 indicator = type(fresh).from_state(substate(state, name + "."))
             except KeyError as error:
                 raise ValueError(f"state of {name!r} lacks the field {error}") from error
+            except ValueError as error:
+                raise ValueError(f"state of {name!r}: {error}") from error
             if repr(indicator) != repr(fresh):
                 raise ValueError(f"state of {name!r} is {indicator!r}, spec is {fresh!r}")
             restored.indicators[name] = indicator
