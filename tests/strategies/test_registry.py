@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -241,6 +242,14 @@ def test_each_strategy_sees_its_own_lookback_and_signals_are_ordered_by_name() -
 
     assert strategies.lookback == 4
     assert [(s.strategy, s.reason) for s in signals] == [("agreeing", "4"), ("fixed", "2")]
+
+
+def test_evaluate_accepts_a_deque_window() -> None:
+    strategies = StrategySet(enabled(fixed={"lookback": 2}), registry=TEST_REGISTRY)
+
+    signals = strategies.evaluate(deque(make_history(5), maxlen=5))
+
+    assert [s.reason for s in signals] == ["2"]
 
 
 @pytest.mark.parametrize("value", [-0.1, 1.5])

@@ -175,9 +175,10 @@ class StrategySet:
         Each strategy sees its own last ``lookback`` snapshots; signals below the set's or
         the strategy's own ``min_confidence`` are dropped.
         """
+        snapshots = list(history)  # a deque cannot be sliced
         signals: list[Signal] = []
         for strategy in self.strategies:
-            signal = strategy.evaluate(history[-strategy.lookback :])
+            signal = strategy.evaluate(snapshots[-strategy.lookback :])
             floor = max(self.min_confidence, float(getattr(strategy, "min_confidence", 0.0)))
             if signal is not None and signal.confidence >= floor:
                 signals.append(signal)
