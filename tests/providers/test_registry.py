@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,17 @@ def test_requests_per_minute_of_the_default_watchlist() -> None:
 
     assert rates == {"mock": 0, "csv": 0, "alpaca": 60, "yahoo": 300}
     assert requests_per_minute("alpaca", 450, 2.0) == 90
+
+
+def test_mock_and_csv_processes_never_load_httpx() -> None:
+    # import httpx pulls in click (its CLI); the domain must not (see tests/test_imports.py).
+    code = (
+        "import sys\n"
+        "from wagehood.providers.registry import build_provider\n"
+        "from wagehood.settings import Settings\n"
+        "build_provider('mock', Settings()).get_quotes(['AAPL'], 1.7e9)\n"
+        "print('httpx' in sys.modules, 'click' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert out.stdout.split() == ["False", "False"]

@@ -21,14 +21,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import ClassVar
-
-import httpx
+from typing import TYPE_CHECKING, ClassVar
 
 from wagehood.errors import ProviderError, ValidationError
 from wagehood.providers import http
 from wagehood.providers.base import ProviderResult
 from wagehood.types import Quote, validate_symbol
+
+if TYPE_CHECKING:
+    import httpx  # at run time only http.py imports it, lazily
 
 logger = logging.getLogger(__name__)
 

@@ -5,6 +5,10 @@ raise ``ProviderUnavailableError`` (429 with ``retry_after`` from Retry-After, s
 HTTP-date); 401/403 raise ``ProviderError("<provider>: credentials rejected (401)")``; other
 4xx raise ``ProviderError`` quoting the vendor's message. Messages are one line and never
 contain request headers, so API secrets cannot leak through them.
+
+httpx is imported when the first request is made, not at import time: ``import httpx``
+loads its command-line tool and with it click, which the domain package must not pull in
+(``tests/test_imports.py``); mock- and csv-only processes never load it.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-
-import httpx
+from typing import TYPE_CHECKING
 
 from wagehood import __version__
 from wagehood.errors import ProviderError, ProviderUnavailableError
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +34,8 @@ MAX_MESSAGE = 200  # characters of a vendor's error text quoted in our messages
 
 def make_client(timeout: float) -> httpx.Client:
     """Return an HTTP client with our timeout and User-Agent."""
+    import httpx  # noqa: PLC0415 - lazily, see the module docstring
+
     return httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT})
 
 
@@ -39,6 +47,8 @@ def get(
     headers: Mapping[str, str] | None = None,
 ) -> httpx.Response:
     """Send a GET; raise ``ProviderUnavailableError`` on a network error or timeout."""
+    import httpx  # noqa: PLC0415 - lazily, see the module docstring
+
     try:
         return client.get(url, params=params, headers=headers)
     except httpx.TimeoutException as error:

@@ -21,15 +21,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote as url_quote
-
-import httpx
 
 from wagehood.errors import ValidationError
 from wagehood.providers import http
 from wagehood.providers.base import ProviderResult
 from wagehood.types import Quote, validate_symbol
+
+if TYPE_CHECKING:
+    import httpx  # at run time only http.py imports it, lazily
 
 logger = logging.getLogger(__name__)
 
