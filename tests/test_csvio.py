@@ -229,6 +229,10 @@ def test_infer_timeframe_rejects_too_few_or_unordered_times(times: list[int]) ->
         infer_timeframe(times)
 
 
+def test_symbol_defaults_to_the_file_name() -> None:
+    assert next(read_bars(DATA / "GOOG.csv", None, D1)).symbol == "GOOG"
+
+
 def test_symbol_from_path_uses_the_validated_stem() -> None:
     assert symbol_from_path("data/goog.csv") == "GOOG"
     assert symbol_from_path(Path("EURUSD=X.csv")) == "EURUSD=X"

@@ -51,13 +51,15 @@ class Row(NamedTuple):
     volume: float
 
 
-def read_bars(path: str | Path, symbol: str, timeframe: Timeframe) -> Iterator[Bar]:
+def read_bars(path: str | Path, symbol: str | None, timeframe: Timeframe) -> Iterator[Bar]:
     """Yield the closed bars of the CSV file at ``path`` in file order.
+
+    ``symbol`` ``None`` means the file's name (``symbol_from_path``).
 
     Raises:
         DataError: the file cannot be read or a row is malformed; names file and line.
     """
-    canonical = validate_symbol(symbol)
+    canonical = symbol_from_path(path) if symbol is None else validate_symbol(symbol)
     for row in read_rows(path):
         yield _bar(canonical, timeframe, row)
 
