@@ -40,9 +40,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from cli import replay  # noqa: PLC0415 - subcommands register after the root exists
+    from cli import admin, replay  # noqa: PLC0415 - subcommands register after the root exists
 
     cli.add_command(replay.replay)
+    cli.add_command(admin.admin)
 
 
 _register()

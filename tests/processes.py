@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,8 +32,13 @@ class Proc:
         self.log = log
         self.handle = log.open("ab")
         self.process = subprocess.Popen(
-            args, cwd=ROOT, env=dict(env), stdout=self.handle, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            args,
+            cwd=ROOT,
+            env=dict(env),
+            stdout=self.handle,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     @property
@@ -59,18 +65,31 @@ class Proc:
 
 
 def _signal_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
-def celery_worker(env: Mapping[str, str], log: Path, concurrency: int = 1, pool: str = "prefork") -> Proc:
+def celery_worker(
+    env: Mapping[str, str], log: Path, concurrency: int = 1, pool: str = "prefork"
+) -> Proc:
     """Start ``celery worker`` on the project's app."""
     args = [
-        sys.executable, "-m", "celery", "-A", "workers.app", "worker", "--loglevel", "INFO",
-        "-P", pool, "-c", str(concurrency), "--without-gossip", "--without-mingle",
-        "-n", f"test-{time.monotonic_ns()}@%h",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.app",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "-P",
+        pool,
+        "-c",
+        str(concurrency),
+        "--without-gossip",
+        "--without-mingle",
+        "-n",
+        f"test-{time.monotonic_ns()}@%h",
     ]
     return Proc(args, env, log)
 
@@ -78,8 +97,18 @@ def celery_worker(env: Mapping[str, str], log: Path, concurrency: int = 1, pool:
 def celery_beat(env: Mapping[str, str], log: Path, workdir: Path) -> Proc:
     """Start ``celery beat`` with its schedule file in ``workdir``."""
     args = [
-        sys.executable, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", "INFO",
-        "-s", str(workdir / "celerybeat-schedule"), "--pidfile", "",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.app",
+        "beat",
+        "--loglevel",
+        "INFO",
+        "-s",
+        str(workdir / "celerybeat-schedule"),
+        "--pidfile",
+        "",
     ]
     return Proc(args, env, log)
 

@@ -146,6 +146,14 @@ class Settings:
             "Redis for broker, state and rate limits (else built from REDIS_HOST/PORT/DB)",
         ),
     )
+    broker_visibility_timeout: int = field(
+        default=60,
+        metadata=_env(
+            "BROKER_VISIBILITY_TIMEOUT",
+            _positive_int,
+            "Seconds before work taken by a dead worker is redelivered",
+        ),
+    )
     redis_streams_maxlen: int = field(
         default=10000,
         metadata=_env("REDIS_STREAMS_MAXLEN", _positive_int, "Entries kept per history stream"),

@@ -9,9 +9,9 @@ from functools import cache
 import pybreaker
 import redis
 from celery import Celery
-from wagehood.providers.registry import build_provider
 
 from wagehood.providers.base import QuoteSource
+from wagehood.providers.registry import build_provider
 from wagehood.service.config import RuntimeConfig, config_version, load_config
 from wagehood.service.pipeline import PipelineContext
 from wagehood.settings import Settings

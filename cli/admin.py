@@ -1,0 +1,170 @@
+"""``wagehood admin``: start the system, backfill history, check Redis."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from cli.errors import CliError
+from cli.local import ensure_redis, run_procfile
+from cli.output import format_option, write_json, write_rows
+from cli.params import SYMBOL, TIMEFRAME
+from wagehood import csvio
+from wagehood.service import backfill as backfill_service
+from wagehood.service import watchlist
+from wagehood.settings import Settings
+from wagehood.storage.redis_store import RedisStore
+from wagehood.types import Timeframe
+
+pass_settings = click.make_pass_decorator(Settings)
+
+
+@click.group()
+def admin() -> None:
+    """Operate a Wagehood installation (talks to Redis and Celery directly)."""
+
+
+@admin.group()
+def service() -> None:
+    """Start the API, workers, beat and Flower."""
+
+
+@service.command("start-all")
+@click.option("--symbols", help="Comma-separated watchlist to seed on first start.")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Log level of every process.",
+)
+@pass_settings
+def start_all(settings: Settings, symbols: str | None, log_level: str | None) -> None:
+    """Ensure Redis and an admin key, then run web, worker, beat and flower (Ctrl-C stops)."""
+    env = _process_env(settings, symbols, log_level)
+    settings = Settings.from_env({**os.environ, **env})
+    store = RedisStore.from_url(settings.redis_url)
+    watchlist.seed(store, settings)
+    _announce(settings, store)
+    raise SystemExit(run_procfile(env))
+
+
+def _process_env(settings: Settings, symbols: str | None, log_level: str | None) -> dict[str, str]:
+    env = {"REDIS_URL": ensure_redis(settings, os.environ), "WAGEHOOD_DATA_DIR": settings.data_dir}
+    if symbols:
+        env["WATCHLIST_SYMBOLS"] = symbols
+    if log_level:
+        env["LOG_LEVEL"] = log_level
+    return env
+
+
+def _announce(settings: Settings, store: RedisStore) -> None:
+    from cli.keys import ensure_admin_key  # noqa: PLC0415 - optional until the API lands
+
+    key = ensure_admin_key(store, settings)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    click.echo(f"API        {base}/api/v1   (docs: {base}/api/v1/docs)", err=True)
+    click.echo(f"Flower     http://127.0.0.1:{settings.flower_port}", err=True)
+    click.echo(f"Watchlist  {', '.join(e.symbol for e in watchlist.entries(store))}", err=True)
+    if key:
+        click.echo(
+            f"Admin key  {key}   (shown once; also saved to {settings.data_dir}/admin.key)",
+            err=True,
+        )
+    click.echo(
+        f'Try        curl -H "Authorization: Bearer $(cat {settings.data_dir}/admin.key)" {base}/api/v1/realtime/data/latest/SPY',
+        err=True,
+    )
+
+
+@admin.command("backfill")
+@click.argument("symbol", type=SYMBOL)
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="OHLCV CSV (same formats as replay).",
+)
+@click.option("--timeframe", type=TIMEFRAME, help="Timeframe of the bars (default: inferred).")
+@click.option("--wait", is_flag=True, help="Block until the workers have applied every bar.")
+@click.option(
+    "--timeout", type=float, default=600.0, show_default=True, help="Seconds --wait waits at most."
+)
+@format_option
+@pass_settings
+def backfill(
+    settings: Settings,
+    symbol: str,
+    path: str,
+    timeframe: Timeframe | None,
+    wait: bool,
+    timeout: float,
+    output_format: str | None,
+) -> None:
+    """Seed SYMBOL's history from a CSV file through the worker pipeline."""
+    from workers.app import app  # noqa: PLC0415 - only this command needs the Celery app
+
+    tf = timeframe or csvio.infer_timeframe(
+        [row.time for _, row in zip(range(51), csvio.read_rows(path), strict=False)]
+    )
+    bars = list(csvio.read_bars(path, symbol, tf))
+    if not bars:
+        raise CliError(f"{path}: no bars", 6)
+    store = RedisStore.from_url(settings.redis_url)
+    job = backfill_service.create_job(store, symbol, tf, bars)
+    app.send_task("wagehood.backfill_chunk", args=[job, 0])
+    status = _wait(store, job, timeout) if wait else backfill_service.status(store, job)
+    _print_status(status, output_format)
+
+
+def _wait(store: RedisStore, job: str, timeout: float) -> dict[str, object]:
+    status = backfill_service.status(store, job)
+    deadline = time.monotonic() + timeout
+    with click.progressbar(length=int(status["chunks"]), label="applying", file=sys.stderr) as bar:
+        done = 0
+        while not status["done"]:
+            if time.monotonic() > deadline:
+                raise CliError(
+                    f"backfill {job} not finished after {timeout:.0f}s (is a worker running?)", 1
+                )
+            time.sleep(0.2)
+            status = backfill_service.status(store, job)
+            bar.update(int(status["chunks_done"]) - done)
+            done = int(status["chunks_done"])
+    return status
+
+
+def _print_status(status: dict[str, object], output_format: str | None) -> None:
+    if (output_format or "table") == "json":
+        write_json(status)
+    else:
+        write_rows(list(status), [list(status.values())], output_format or "table")
+
+
+@admin.group()
+def redis() -> None:
+    """Check or stop the Redis Wagehood uses."""
+
+
+@redis.command("check")
+@format_option
+@pass_settings
+def redis_check(settings: Settings, output_format: str | None) -> None:
+    """Ping Redis and show its version, memory and persistence."""
+    store = RedisStore.from_url(settings.redis_url)
+    started = time.perf_counter()
+    info = store.client.info()
+    row = {
+        "ok": True,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+        "version": info.get("redis_version") or info.get("valkey_version"),
+        "used_memory": info.get("used_memory_human"),
+        "aof_enabled": bool(info.get("aof_enabled")),
+        "keys": store.client.dbsize(),
+    }
+    if (output_format or "table") == "json":
+        write_json(row)
+    else:
+        write_rows(list(row), [list(row.values())], output_format or "table")
