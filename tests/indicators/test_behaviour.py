@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import talib
 
 from tests.indicators.conftest import START
 from wagehood.indicators.atr import ATR
@@ -31,6 +33,15 @@ def test_rsi_flat_series_returns_0() -> None:
     values = [rsi.update(50.0) for _ in range(6)]
 
     assert values == [None, None, None, 0.0, 0.0, 0.0]
+
+
+def test_rsi_keeps_its_last_value_once_averages_decay_to_zero() -> None:
+    rsi = RSI(14)
+    closes = [100.0 + i for i in range(16)] + [115.0] * 12_000
+
+    values = [rsi.update(x) for x in closes]
+
+    assert values[-1] == 100.0 == talib.RSI(np.array(closes), 14)[-1]
 
 
 def test_macd_first_value_is_at_index_33() -> None:

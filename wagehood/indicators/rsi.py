@@ -9,7 +9,6 @@ from wagehood.indicators.base import Source
 from wagehood.indicators.sma import check_version, decode_optional, encode_optional
 
 STATE_VERSION = "1"
-ZERO = 1e-14  # TA-Lib 0.6+ TA_EPSILON: a gain + loss below this gives an RSI of 0
 
 
 class RSI:
@@ -18,8 +17,15 @@ class RSI:
     Follows TA-Lib ``RSI`` (classic, not Metastock): average gain and loss seeded with the
     plain mean of the first ``period`` changes, then Wilder smoothing
     ``avg = (avg * (period - 1) + change) / period``; the value is
-    ``100 * gain / (gain + loss)``, and 0 when ``gain + loss`` is (nearly) zero. The first
-    value comes at index ``period``; a series that only rises gives 100.
+    ``100 * gain / (gain + loss)``. When ``gain + loss`` is exactly zero (a flat start, or
+    averages decayed to nothing over a very long flat stretch) the previous value is kept,
+    0 if there is none, as TA-Lib 0.6+ does. The first value comes at index ``period``; a
+    series that only rises gives 100.
+
+    Values agree with TA-Lib to about 1e-13 but not always bit for bit, so after thousands
+    of identical closes, once both averages have decayed into subnormal doubles, the
+    last-bit differences are magnified and the value may drift from TA-Lib's (real prices
+    never stay unchanged that long).
 
     Args:
         period: Smoothing length, at least 2 (TA-Lib's minimum).
@@ -73,7 +79,7 @@ class RSI:
         gain /= period
         self._loss, self._gain = loss, gain
         total = gain + loss
-        value = self._value = 100.0 * (gain / total) if not -ZERO < total < ZERO else 0.0
+        value = self._value = 100.0 * (gain / total) if total else self._value or 0.0
         return value
 
     def _seed(self, change: float) -> float | None:
@@ -88,7 +94,7 @@ class RSI:
         loss = self._loss = self._loss / self.period
         gain = self._gain = self._gain / self.period
         total = gain + loss
-        value = self._value = 100.0 * (gain / total) if not -ZERO < total < ZERO else 0.0
+        value = self._value = 100.0 * (gain / total) if total else self._value or 0.0
         return value
 
     def to_state(self) -> dict[str, str]:
