@@ -1,0 +1,210 @@
+"""Configuration routes: the watchlist and the runtime config sections (workers reload by version)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from api.extensions import state
+from api.schemas import ApiErrorSchema
+from wagehood.service import config, queries, watchlist
+from wagehood.types import validate_symbol
+
+blp = Blueprint(
+    "config", __name__, url_prefix="/api/v1/realtime/config", description="Runtime configuration"
+)
+MAX_BATCH = 1000
+WatchItem = fields.Raw(metadata={"description": 'a symbol, or {"symbol", "data_provider"}'})
+
+
+class WatchEntrySchema(Schema):
+    """One watched symbol."""
+
+    symbol = fields.String()
+    data_provider = fields.String()
+    added_at = fields.Float()
+
+
+class WatchlistSchema(Schema):
+    """The watchlist."""
+
+    count = fields.Integer()
+    symbols = fields.List(fields.Nested(WatchEntrySchema))
+
+
+class WatchlistAddSchema(Schema):
+    """Add one symbol (``symbol`` + optional ``data_provider``) or many (``symbols``)."""
+
+    symbol = fields.String(validate=validate.Length(1, 40))
+    data_provider = fields.String(validate=validate.OneOf(watchlist.PROVIDERS))
+    symbols = fields.List(WatchItem, validate=validate.Length(1, MAX_BATCH))
+
+    @validates_schema
+    def _one_form(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("symbol" in data) == ("symbols" in data):
+            raise ValidationError("give either symbol or symbols", "symbol")
+
+
+class WatchlistPutSchema(Schema):
+    """Replace the watchlist."""
+
+    symbols = fields.List(
+        WatchItem, required=True, validate=validate.Length(0, watchlist.MAX_SYMBOLS)
+    )
+
+
+class IndicatorsConfigSchema(Schema):
+    """Indicator columns: name -> spec such as ``sma(20)``."""
+
+    indicators = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    version = fields.Integer(dump_only=True)
+
+
+class StrategiesConfigSchema(Schema):
+    """Strategies: name -> {"enabled", "params"}."""
+
+    strategies = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
+    version = fields.Integer(dump_only=True)
+
+
+class SystemConfigSchema(Schema):
+    """System settings (partial updates allowed)."""
+
+    system = fields.Dict(required=True)
+    version = fields.Integer(dump_only=True)
+
+
+class SummarySchema(Schema):
+    """Configuration overview."""
+
+    version = fields.Integer()
+    watchlist = fields.Dict()
+    indicators = fields.List(fields.String())
+    strategies = fields.Dict()
+    system = fields.Dict()
+
+
+class ValidationReportSchema(Schema):
+    """Result of re-validating the stored configuration."""
+
+    valid = fields.Boolean()
+    version = fields.Integer()
+    errors = fields.List(fields.Dict())
+
+
+def _watchlist() -> dict[str, Any]:
+    entries = [e.to_dict() for e in watchlist.entries(state().store)]
+    return {"count": len(entries), "symbols": entries}
+
+
+def _items(args: dict[str, Any]) -> list[tuple[str, str]]:
+    default = config.load_config(state().store, state().settings).system["default_provider"]
+    if "symbol" in args:
+        raw = {"symbol": args["symbol"], "data_provider": args.get("data_provider")}
+        return [watchlist.parse_entry(raw, default)]
+    return [watchlist.parse_entry(item, default) for item in args["symbols"]]
+
+
+@blp.route("/watchlist", methods=["GET"])
+@blp.response(200, WatchlistSchema)
+def get_watchlist() -> dict[str, Any]:
+    """Return the watched symbols and their providers."""
+    return _watchlist()
+
+
+@blp.route("/watchlist", methods=["PUT"])
+@blp.arguments(WatchlistPutSchema)
+@blp.response(200, WatchlistSchema)
+def put_watchlist(args: dict[str, Any]) -> dict[str, Any]:
+    """Replace the whole watchlist."""
+    watchlist.replace_all(state().store, _items(args))
+    return _watchlist()
+
+
+@blp.route("/watchlist/add", methods=["POST"])
+@blp.arguments(WatchlistAddSchema)
+@blp.response(200, WatchlistSchema)
+def add_watchlist(args: dict[str, Any]) -> dict[str, Any]:
+    """Add symbols (or change their provider)."""
+    watchlist.add(state().store, _items(args))
+    return _watchlist()
+
+
+@blp.route("/watchlist/<symbol>", methods=["DELETE"])
+@blp.response(200, WatchlistSchema)
+@blp.alt_response(404, schema=ApiErrorSchema, description="Not on the watchlist")
+def delete_watchlist(symbol: str) -> dict[str, Any]:
+    """Stop watching a symbol (its stored history stays)."""
+    watchlist.remove(state().store, validate_symbol(symbol))
+    return _watchlist()
+
+
+def _section(name: str) -> dict[str, Any]:
+    current = config.load_config(state().store, state().settings)
+    return {name: getattr(current, name), "version": current.version}
+
+
+def _save(name: str, value: Any) -> dict[str, Any]:
+    saved = config.save_section(state().store, state().settings, name, value)
+    return {name: getattr(saved, name), "version": saved.version}
+
+
+@blp.route("/indicators", methods=["GET"])
+@blp.response(200, IndicatorsConfigSchema)
+def get_indicators() -> dict[str, Any]:
+    """Return the configured indicator columns."""
+    return _section("indicators")
+
+
+@blp.route("/indicators", methods=["PUT"])
+@blp.arguments(IndicatorsConfigSchema)
+@blp.response(200, IndicatorsConfigSchema)
+def put_indicators(args: dict[str, Any]) -> dict[str, Any]:
+    """Replace the indicator columns; workers re-warm from stored history."""
+    return _save("indicators", args["indicators"])
+
+
+@blp.route("/strategies", methods=["GET"])
+@blp.response(200, StrategiesConfigSchema)
+def get_strategies() -> dict[str, Any]:
+    """Return the strategies and their parameters."""
+    return _section("strategies")
+
+
+@blp.route("/strategies", methods=["PUT"])
+@blp.arguments(StrategiesConfigSchema)
+@blp.response(200, StrategiesConfigSchema)
+def put_strategies(args: dict[str, Any]) -> dict[str, Any]:
+    """Replace the strategies' configuration."""
+    return _save("strategies", args["strategies"])
+
+
+@blp.route("/system", methods=["GET"])
+@blp.response(200, SystemConfigSchema)
+def get_system() -> dict[str, Any]:
+    """Return the system settings (minimum confidence, timeframes, default provider)."""
+    return _section("system")
+
+
+@blp.route("/system", methods=["PUT"])
+@blp.arguments(SystemConfigSchema)
+@blp.response(200, SystemConfigSchema)
+def put_system(args: dict[str, Any]) -> dict[str, Any]:
+    """Update some system settings."""
+    return _save("system", args["system"])
+
+
+@blp.route("/summary", methods=["GET"])
+@blp.response(200, SummarySchema)
+def summary() -> dict[str, Any]:
+    """Return an overview of the configuration."""
+    return queries.config_summary(state().store, state().settings)
+
+
+@blp.route("/validate", methods=["GET"])
+@blp.response(200, ValidationReportSchema)
+def validate_config() -> dict[str, Any]:
+    """Re-validate the stored configuration."""
+    return queries.config_validation(state().store, state().settings)

@@ -1,0 +1,274 @@
+"""Fan-out of the workers' updates stream to WebSocket connections.
+
+One reader thread per web process tails ``wh:updates`` with ``XREAD BLOCK`` and offers every
+update to each registered connection. A connection keeps a bounded queue drained by its own
+sender thread; the reader never blocks on a connection: when a queue is full the connection
+is dropped (its queue is cleared and replaced by a close frame carrying the reason, and the
+socket is shut down if the client does not even take that within ``FORCE_CLOSE_SECONDS``).
+
+Ordering and resume: an update's ``seq`` is its stream id's integer part, one sequence across
+all symbols. A connection enqueues an update only if its seq is above the last one it
+enqueued, so frames leave in increasing seq. ``resume(since_seq)`` replays the stream from
+``since_seq + 1`` while the reader buffers live updates for that connection; the buffer is
+then flushed through the same seq filter, so nothing is lost or repeated at the seam.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from wagehood.errors import TemporaryError
+from wagehood.storage import keys
+from wagehood.storage.redis_store import RedisStore, translate_errors
+
+logger = logging.getLogger(__name__)
+
+QUEUE_SIZE = 1000
+BLOCK_MS = 1000
+READ_COUNT = 500
+REPLAY_PAGE = 500
+REPLAY_PUT_SECONDS = 10.0
+FORCE_CLOSE_SECONDS = 5.0
+IDLE_STOP_SECONDS = 30.0
+CLOSE = object()  # queue sentinel: the sender closes the socket
+
+
+@dataclass(frozen=True)
+class Update:
+    """One entry of the updates stream."""
+
+    seq: int
+    type: str
+    symbol: str
+    data: Any
+
+    @classmethod
+    def from_entry(cls, entry_id: str, fields: dict[str, str]) -> Update:
+        """Parse a stream entry (id ``<seq>-1``)."""
+        data = json.loads(fields.get("data", "null"))
+        return cls(
+            int(entry_id.split("-", maxsplit=1)[0]),
+            fields.get("type", ""),
+            fields.get("symbol", ""),
+            data,
+        )
+
+    def frame(self) -> dict[str, Any]:
+        """Return the WebSocket frame ``{"type", "seq", "data"}``."""
+        return {"type": self.type, "seq": self.seq, "data": self.data}
+
+
+class Connection:
+    """One WebSocket client: its subscriptions, seq cursor and bounded outgoing queue."""
+
+    def __init__(self, connection_id: str, queue_size: int = QUEUE_SIZE) -> None:
+        """Create an idle connection (no symbols)."""
+        self.id = connection_id
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=queue_size)
+        self.lock = threading.Lock()
+        self.symbols: set[str] = set()
+        self.include_indicators = True
+        self.last_seq = 0
+        self.replaying = False
+        self.buffer: list[Update] = []
+        self.closed = threading.Event()
+        self.close_reason: str | None = None
+        self.on_force_close: Callable[[], None] = lambda: None
+
+    def wants(self, update: Update) -> bool:
+        """Return whether ``update`` concerns this connection's subscriptions."""
+        if update.symbol not in self.symbols:
+            return False
+        return update.type != "indicators" or self.include_indicators
+
+    def offer(self, update: Update) -> bool:
+        """Enqueue ``update`` if wanted and new; return False if the queue overflowed."""
+        with self.lock:
+            if not self.wants(update) or update.seq <= self.last_seq:
+                return True
+            if self.replaying:
+                self.buffer.append(update)
+                return len(self.buffer) <= self.queue.maxsize
+            return self._put(update)
+
+    def _put(self, update: Update) -> bool:
+        try:
+            self.queue.put_nowait(update.frame())
+        except queue.Full:
+            return False
+        self.last_seq = update.seq
+        return True
+
+    def control(self, kind: str, data: dict[str, Any]) -> bool:
+        """Enqueue a control frame (seq = the last update seq sent); False on overflow."""
+        with self.lock:
+            frame = {"type": kind, "seq": self.last_seq, "data": data}
+            try:
+                self.queue.put_nowait(frame)
+            except queue.Full:
+                return False
+            return True
+
+    def finish(self, reason: str | None = None) -> None:
+        """Stop sending: drop queued frames and let the sender close (with ``reason``)."""
+        if self.closed.is_set():
+            return
+        self.close_reason = reason
+        self.closed.set()
+        while True:
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                break
+        self.queue.put_nowait(CLOSE)
+
+
+class Hub:
+    """The process's one reader of the updates stream and its registered connections."""
+
+    def __init__(self, store: RedisStore, queue_size: int = QUEUE_SIZE) -> None:
+        """Create an idle hub; the reader thread starts with the first connection."""
+        self.store = store
+        self.queue_size = queue_size
+        self.connections: dict[int, Connection] = {}
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.dropped = 0
+
+    @property
+    def client_count(self) -> int:
+        """Return the number of open connections."""
+        return len(self.connections)
+
+    def register(self, connection: Connection) -> None:
+        """Add ``connection``; start the reader (at the stream's current end) if needed."""
+        with self.lock:
+            self.connections[id(connection)] = connection
+            if self.thread is None or not self.thread.is_alive():
+                start = self._tail_id()
+                self.thread = threading.Thread(
+                    target=self._run, args=(start,), name="wagehood-ws-hub", daemon=True
+                )
+                self.thread.start()
+
+    def unregister(self, connection: Connection) -> None:
+        """Remove ``connection`` (idempotent)."""
+        with self.lock:
+            self.connections.pop(id(connection), None)
+
+    def drop(self, connection: Connection, reason: str) -> None:
+        """Drop a connection that cannot keep up, with a close reason."""
+        self.unregister(connection)
+        if connection.closed.is_set():
+            return
+        self.dropped += 1
+        logger.warning("dropping websocket %s: %s", connection.id, reason)
+        connection.finish(reason)
+        timer = threading.Timer(FORCE_CLOSE_SECONDS, connection.on_force_close)
+        timer.daemon = True
+        timer.start()
+
+    def _tail_id(self) -> str:
+        with translate_errors():
+            last = self.store.client.xrevrange(keys.UPDATES, count=1)
+        return str(last[0][0]) if last else "0-0"
+
+    def _run(self, last_id: str) -> None:
+        idle_since = time.monotonic()
+        while True:
+            if self.connections:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > IDLE_STOP_SECONDS:
+                with self.lock:
+                    if not self.connections:
+                        self.thread = None
+                        return
+            last_id = self._read_once(last_id)
+
+    def _read_once(self, last_id: str) -> str:
+        try:
+            with translate_errors():
+                reply = self.store.client.xread(
+                    {keys.UPDATES: last_id}, count=READ_COUNT, block=BLOCK_MS
+                )
+        except TemporaryError as error:
+            logger.warning("updates reader: %s; retrying", error)
+            time.sleep(1.0)
+            return last_id
+        for _, entries in reply or []:
+            for entry_id, fields in entries:
+                last_id = entry_id
+                self.fan_out(Update.from_entry(entry_id, fields))
+        return last_id
+
+    def fan_out(self, update: Update) -> None:
+        """Offer ``update`` to every connection; drop those whose queue overflows."""
+        for connection in list(self.connections.values()):
+            if not connection.offer(update):
+                self.drop(connection, "slow consumer: send queue overflowed")
+
+    def resume(self, connection: Connection, since_seq: int) -> int:
+        """Replay updates after ``since_seq`` to ``connection``, then go live; return the count.
+
+        Sends an ``error`` frame first when the stream no longer holds all of them (capped).
+        """
+        with connection.lock:
+            connection.replaying = True
+            connection.buffer = []
+            connection.last_seq = max(connection.last_seq, since_seq)
+        sent = self._replay(connection, since_seq + 1)
+        with connection.lock:
+            pending, connection.buffer = connection.buffer, []
+            connection.replaying = False
+            for update in pending:
+                if connection.wants(update) and update.seq > connection.last_seq:
+                    if not connection._put(update):
+                        break
+                    sent += 1
+            else:
+                return sent
+        self.drop(connection, "slow consumer: send queue overflowed during resume")
+        return sent
+
+    def _replay(self, connection: Connection, first: int) -> int:
+        oldest = self._oldest_seq()
+        if oldest is not None and first < oldest:
+            message = f"updates before seq {oldest} are no longer kept"
+            gap = {"code": "replay_gap", "message": message, "oldest_seq": oldest}
+            connection.control("error", gap)
+        sent = 0
+        for update in self._stream_from(first):
+            if connection.closed.is_set():
+                return sent
+            if connection.wants(update) and update.seq > connection.last_seq:
+                try:
+                    connection.queue.put(update.frame(), timeout=REPLAY_PUT_SECONDS)
+                except queue.Full:
+                    self.drop(connection, "slow consumer: replay not taken in time")
+                    return sent
+                connection.last_seq = update.seq
+                sent += 1
+        return sent
+
+    def _oldest_seq(self) -> int | None:
+        with translate_errors():
+            first = self.store.client.xrange(keys.UPDATES, count=1)
+        return int(first[0][0].split("-")[0]) if first else None
+
+    def _stream_from(self, first: int) -> Iterable[Update]:
+        start = keys.seq_id(first)
+        while True:
+            with translate_errors():
+                page = self.store.client.xrange(keys.UPDATES, start, "+", count=REPLAY_PAGE)
+            for entry_id, fields in page:
+                yield Update.from_entry(entry_id, fields)
+            if len(page) < REPLAY_PAGE:
+                return
+            start = f"({page[-1][0]}"

@@ -1,0 +1,28 @@
+"""Indicator routes: the values of the last closed bar, straight from the workers' state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from api.extensions import state
+from api.schemas import ApiErrorSchema, IndicatorsQuery, IndicatorsSchema
+from wagehood.service import queries
+from wagehood.types import Timeframe, validate_symbol
+
+blp = Blueprint(
+    "indicators",
+    __name__,
+    url_prefix="/api/v1/realtime/indicators",
+    description="Indicator values",
+)
+
+
+@blp.route("/<symbol>", methods=["GET"])
+@blp.arguments(IndicatorsQuery, location="query")
+@blp.response(200, IndicatorsSchema)
+@blp.alt_response(404, schema=ApiErrorSchema, description="The symbol has no state")
+def indicators(args: dict[str, Any], symbol: str) -> dict[str, Any]:
+    """Return the indicator values of the last closed bar (nulls before the first one)."""
+    return queries.indicators(state().store, validate_symbol(symbol), Timeframe(args["timeframe"]))

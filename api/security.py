@@ -1,0 +1,153 @@
+"""Authentication, permissions, rate limits, CORS and security headers, wired for every route.
+
+Deny by default: every endpoint needs a valid key or token except those in ``PUBLIC``; the
+permission needed is ``read`` for reads and ``write`` for changes unless ``PERMISSIONS`` says
+otherwise. Rate limits are counted per API key (a key's tokens share its budget) in Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, request
+from flask_limiter import Limiter
+
+from api.extensions import state
+from wagehood.errors import AuthError
+from wagehood.service import auth
+from wagehood.service.auth import Principal
+
+logger = logging.getLogger(__name__)
+
+PUBLIC = frozenset(
+    {
+        "monitor.health",
+        "monitor.liveness",
+        "monitor.readiness",
+        "metrics.metrics",
+        "api-docs.openapi_json",
+        "docs.page",
+        "docs.asset",
+        "static",
+    }
+)
+PERMISSIONS = {
+    "export.create": "write",
+    "auth.token": "read",
+    "auth.list_keys": "admin",
+    "auth.create_key": "admin",
+    "auth.revoke_key": "admin",
+}
+TOKEN_QUERY_ENDPOINTS = frozenset({"ws.realtime"})
+READ_METHODS = frozenset({"GET", "HEAD"})
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+DOCS_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+
+
+def authenticate_request() -> None:
+    """Before each request: check credentials and permission unless the route is public."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PUBLIC or request.method == "OPTIONS":
+        return
+    credential, kind = _credential(endpoint)
+    app_state = state()
+    principal = auth.authenticate(app_state.store, app_state.settings, credential)
+    needed = PERMISSIONS.get(endpoint) or ("read" if request.method in READ_METHODS else "write")
+    auth.require(principal, needed)
+    g.principal = principal
+    g.credential_kind = kind
+
+
+def _credential(endpoint: str) -> tuple[str, str]:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        text = value.strip()
+    elif endpoint in TOKEN_QUERY_ENDPOINTS and request.args.get("token"):
+        text = request.args["token"]
+    else:
+        raise AuthError("missing credentials: send 'Authorization: Bearer <key or token>'")
+    if len(text) > 4096:
+        raise AuthError("invalid credentials")
+    return text, "key" if text.startswith(f"{auth.KEY_PREFIX}_") else "token"
+
+
+def current_principal() -> Principal:
+    """Return the authenticated caller of this request."""
+    principal: Principal = g.principal
+    return principal
+
+
+def _rate_key() -> str:
+    principal = g.get("principal")
+    return f"key:{principal.key_id}" if principal else f"ip:{request.remote_addr}"
+
+
+def _rate_limit() -> str:
+    principal = g.get("principal")
+    if principal is not None and principal.rate_limit:
+        return str(principal.rate_limit)
+    return state().settings.rate_limit_default
+
+
+def _exempt() -> bool:
+    return request.endpoint is None or request.endpoint in PUBLIC or request.method == "OPTIONS"
+
+
+def build_limiter(app: Flask) -> Limiter:
+    """Create the rate limiter (Redis storage, per-key limits, rate-limit headers)."""
+    settings = state_settings(app)
+    limiter = Limiter(
+        _rate_key,
+        default_limits=[_rate_limit],
+        storage_uri=settings.redis_url,
+        storage_options={"socket_timeout": 3, "socket_connect_timeout": 3},
+        headers_enabled=True,
+        swallow_errors=True,
+        strategy="fixed-window",
+        key_prefix="wh:ratelimit",
+    )
+    limiter.request_filter(_exempt)
+    limiter.init_app(app)
+    return limiter
+
+
+def state_settings(app: Flask) -> Any:
+    """Return the settings of ``app`` outside a request."""
+    return app.extensions["wagehood"].settings
+
+
+def security_headers(response: Response) -> Response:
+    """After each request: security headers, CORS for configured origins only."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    docs = request.endpoint in {"docs.page", "docs.asset"}
+    headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else API_CSP)
+    if request.endpoint not in PUBLIC:
+        headers.setdefault("Cache-Control", "no-store")
+    _cors(response)
+    return response
+
+
+def _cors(response: Response) -> None:
+    origin = request.headers.get("Origin")
+    allowed = [o.strip() for o in state().settings.cors_origins.split(",") if o.strip()]
+    if origin and origin in allowed and origin != "*":
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
+        response.headers["Access-Control-Expose-Headers"] = (
+            "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
+        )
+    response.headers.add("Vary", "Origin")
+
+
+def register_security(app: Flask) -> Limiter:
+    """Wire authentication before the limiter (so limits are per key) and the headers after."""
+    app.before_request(authenticate_request)
+    limiter = build_limiter(app)
+    app.after_request(security_headers)
+    return limiter

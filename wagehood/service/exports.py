@@ -1,0 +1,224 @@
+"""Exports: a request is recorded, a worker writes the file, the API streams it back.
+
+The content is built from the very read models the endpoints serve (``queries``), so an export
+holds exactly what ``historical`` (bars, all pages), ``historical``'s indicator columns
+(indicators) and ``signals`` return for the same symbols, timeframe and range. Finished files
+are kept in Redis for ``FILE_TTL`` seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from wagehood.errors import ConflictError, DataError, NotFoundError, ValidationError
+from wagehood.service import queries
+from wagehood.storage import keys
+from wagehood.storage.redis_store import RedisStore, translate_errors
+from wagehood.types import Timeframe, validate_symbol
+
+logger = logging.getLogger(__name__)
+
+WHATS = ("bars", "indicators", "signals")
+FORMATS = ("json", "csv")
+MAX_SYMBOLS = 20
+FILE_TTL = 24 * 3600
+CHUNK = 64 * 1024
+SIGNAL_COLUMNS = (
+    "id", "symbol", "timeframe", "timestamp", "time", "strategy", "signal_type", "side",
+    "confidence", "price", "reason",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What to export: symbols, timeframe, what (bars|indicators|signals), format, range."""
+
+    symbols: tuple[str, ...]
+    timeframe: str = "1m"
+    what: str = "bars"
+    format: str = "json"
+    start: int | None = None
+    end: int | None = None
+
+    def __post_init__(self) -> None:
+        symbols = tuple(dict.fromkeys(validate_symbol(s) for s in self.symbols))
+        if not symbols or len(symbols) > MAX_SYMBOLS:
+            raise ValidationError(f"give 1 to {MAX_SYMBOLS} symbols", "symbols")
+        object.__setattr__(self, "symbols", symbols)
+        object.__setattr__(self, "timeframe", Timeframe.parse(self.timeframe).value)
+        _choose(self.what, WHATS, "what")
+        _choose(self.format, FORMATS, "format")
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValidationError("start must not be after end", "start")
+
+
+def _choose(value: str, choices: Sequence[str], field: str) -> None:
+    if value not in choices:
+        raise ValidationError(f"{field} must be one of {', '.join(choices)}", field)
+
+
+def create(store: RedisStore, request: ExportRequest) -> dict[str, Any]:
+    """Record a pending export (every symbol must have state) and return its status."""
+    for symbol in request.symbols:
+        queries.require_state(store, symbol)
+    now = time.time()
+    record = {
+        "id": secrets.token_hex(12),
+        "status": "pending",
+        "created_at": now,
+        "finished_at": None,
+        "rows": None,
+        "size": None,
+        "error": None,
+        "request": asdict(request),
+    }
+    _save(store, record)
+    return record
+
+
+def status(store: RedisStore, export_id: str) -> dict[str, Any]:
+    """Return an export's status record or raise ``NotFoundError``."""
+    with translate_errors():
+        raw = store.client.hget(keys.EXPORTS, export_id) if len(export_id) <= 64 else None
+    if raw is None:
+        raise NotFoundError(f"no export with id {export_id!r}")
+    record: dict[str, Any] = json.loads(raw)
+    return record
+
+
+def mark_failed(store: RedisStore, export_id: str, message: str) -> None:
+    """Record that an export could not be run (e.g. the broker refused it)."""
+    record = status(store, export_id)
+    _save(store, record | {"status": "failed", "error": message, "finished_at": time.time()})
+
+
+def run(store: RedisStore, export_id: str) -> dict[str, Any]:
+    """Build an export's file and store it; return the final status record.
+
+    A data problem (e.g. the request became invalid) marks the export failed; a temporary
+    error propagates so the task is retried.
+    """
+    record = status(store, export_id)
+    if record["status"] == "done":
+        return record
+    _save(store, record | {"status": "running"})
+    try:
+        request = ExportRequest(
+            **{**record["request"], "symbols": tuple(record["request"]["symbols"])}
+        )
+        text, rows = build(store, request)
+    except DataError as error:
+        final = record | {"status": "failed", "error": str(error), "finished_at": time.time()}
+        _save(store, final)
+        return final
+    with translate_errors():
+        store.client.set(keys.export_file(export_id), text, ex=FILE_TTL)
+    final = record | {
+        "status": "done",
+        "rows": rows,
+        "size": len(text.encode()),
+        "finished_at": time.time(),
+    }
+    _save(store, final)
+    logger.info("export %s done: %d rows", export_id, rows)
+    return final
+
+
+def content(store: RedisStore, export_id: str) -> tuple[dict[str, Any], Iterator[str]]:
+    """Return a finished export's status and an iterator over its content in chunks."""
+    record = status(store, export_id)
+    if record["status"] != "done":
+        raise ConflictError(f"export {export_id} is {record['status']}, not done")
+    with translate_errors():
+        if not store.client.exists(keys.export_file(export_id)):
+            raise NotFoundError(f"the file of export {export_id} has expired")
+    return record, _chunks(store, keys.export_file(export_id), int(record["size"]))
+
+
+def _chunks(store: RedisStore, key: str, size: int) -> Iterator[str]:
+    data = b""
+    for offset in range(0, size, CHUNK):
+        with translate_errors():
+            piece = store.client.getrange(key, offset, offset + CHUNK - 1)
+        data += piece.encode() if isinstance(piece, str) else piece
+        text = data.decode("utf-8", errors="ignore")
+        data = data[len(text.encode()) :]
+        yield text
+
+
+def build(store: RedisStore, request: ExportRequest) -> tuple[str, int]:
+    """Return the export's text and its number of rows."""
+    results = [_result(store, request, symbol) for symbol in request.symbols]
+    rows = sum(len(result[request.what]) for result in results)
+    if request.format == "json":
+        body = {**asdict(request), "symbols": list(request.symbols), "results": results}
+        return json.dumps(body, separators=(",", ":")), rows
+    return _csv(request, results), rows
+
+
+def _result(store: RedisStore, request: ExportRequest, symbol: str) -> dict[str, Any]:
+    timeframe = Timeframe(request.timeframe)
+    if request.what == "signals":
+        return queries.signals(
+            store, symbol, timeframe, since=request.start, until=request.end, limit=None
+        )
+    bars = all_bars(store, symbol, timeframe, request.start, request.end)
+    if request.what == "bars":
+        return {"symbol": symbol, "timeframe": timeframe.value, "count": len(bars), "bars": bars}
+    indicators = [{"time": b["time"], "epoch": b["epoch"], **b["indicators"]} for b in bars]
+    return {"symbol": symbol, "timeframe": timeframe.value, "indicators": indicators}
+
+
+def all_bars(
+    store: RedisStore, symbol: str, timeframe: Timeframe, start: int | None, end: int | None
+) -> list[dict[str, Any]]:
+    """Return every page of ``queries.historical`` for the range, concatenated."""
+    bars: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = queries.historical(
+            store, symbol, timeframe, start=start, end=end, limit=queries.MAX_LIMIT, cursor=cursor
+        )
+        bars += page["bars"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return bars
+
+
+def _csv(request: ExportRequest, results: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if request.what == "signals":
+        writer.writerow(SIGNAL_COLUMNS)
+        for result in results:
+            writer.writerows([[s.get(c) for c in SIGNAL_COLUMNS] for s in result["signals"]])
+        return out.getvalue()
+    key = "bars" if request.what == "bars" else "indicators"
+    rows = [row for result in results for row in _flat_rows(result["symbol"], result[key])]
+    columns = list(dict.fromkeys(c for row in rows for c in row)) or ["symbol", "time"]
+    writer.writerow(columns)
+    writer.writerows([[_cell(row.get(c)) for c in columns] for row in rows])
+    return out.getvalue()
+
+
+def _flat_rows(symbol: str, items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        flat = {"symbol": symbol, **{k: v for k, v in item.items() if k != "indicators"}}
+        yield flat | dict(item.get("indicators", {}))
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else repr(value) if isinstance(value, float) else value
+
+
+def _save(store: RedisStore, record: dict[str, Any]) -> None:
+    with translate_errors():
+        store.client.hset(keys.EXPORTS, record["id"], json.dumps(record))
