@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 import click
 
 from cli.errors import CliError
-from cli.local import ensure_redis, run_procfile
 from cli.output import format_option, write_json, write_rows
 from cli.params import SYMBOL, TIMEFRAME
 from wagehood import csvio
 from wagehood.service import backfill as backfill_service
-from wagehood.service import watchlist
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
 from wagehood.types import Timeframe
@@ -25,57 +22,6 @@ pass_settings = click.make_pass_decorator(Settings)
 @click.group()
 def admin() -> None:
     """Operate a Wagehood installation (talks to Redis and Celery directly)."""
-
-
-@admin.group()
-def service() -> None:
-    """Start the API, workers, beat and Flower."""
-
-
-@service.command("start-all")
-@click.option("--symbols", help="Comma-separated watchlist to seed on first start.")
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
-    help="Log level of every process.",
-)
-@pass_settings
-def start_all(settings: Settings, symbols: str | None, log_level: str | None) -> None:
-    """Ensure Redis and an admin key, then run web, worker, beat and flower (Ctrl-C stops)."""
-    env = _process_env(settings, symbols, log_level)
-    settings = Settings.from_env({**os.environ, **env})
-    store = RedisStore.from_url(settings.redis_url)
-    watchlist.seed(store, settings)
-    _announce(settings, store)
-    raise SystemExit(run_procfile(env))
-
-
-def _process_env(settings: Settings, symbols: str | None, log_level: str | None) -> dict[str, str]:
-    env = {"REDIS_URL": ensure_redis(settings, os.environ), "WAGEHOOD_DATA_DIR": settings.data_dir}
-    if symbols:
-        env["WATCHLIST_SYMBOLS"] = symbols
-    if log_level:
-        env["LOG_LEVEL"] = log_level
-    return env
-
-
-def _announce(settings: Settings, store: RedisStore) -> None:
-    from cli.keys import ensure_admin_key  # noqa: PLC0415 - optional until the API lands
-
-    key = ensure_admin_key(store, settings)
-    base = f"http://{settings.api_host}:{settings.api_port}"
-    click.echo(f"API        {base}/api/v1   (docs: {base}/api/v1/docs)", err=True)
-    click.echo(f"Flower     http://127.0.0.1:{settings.flower_port}", err=True)
-    click.echo(f"Watchlist  {', '.join(e.symbol for e in watchlist.entries(store))}", err=True)
-    if key:
-        click.echo(
-            f"Admin key  {key}   (shown once; also saved to {settings.data_dir}/admin.key)",
-            err=True,
-        )
-    click.echo(
-        f'Try        curl -H "Authorization: Bearer $(cat {settings.data_dir}/admin.key)" {base}/api/v1/realtime/data/latest/SPY',
-        err=True,
-    )
 
 
 @admin.command("backfill")
@@ -168,3 +114,13 @@ def redis_check(settings: Settings, output_format: str | None) -> None:
         write_json(row)
     else:
         write_rows(list(row), [list(row.values())], output_format or "table")
+
+
+def _register() -> None:
+    from cli import keys, service  # noqa: PLC0415 - subgroups register after the group exists
+
+    admin.add_command(service.service)
+    admin.add_command(keys.keys)
+
+
+_register()

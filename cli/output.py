@@ -11,17 +11,20 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TextIO
 
 import click
+
+from cli import clicfg
 
 FORMATS = ("json", "table", "csv")
 
 
 def default_format() -> str:
-    """Return ``table`` on a terminal and ``json`` when piped."""
-    return "table" if sys.stdout.isatty() else "json"
+    """Return the configured ``output_format``, else ``table`` on a terminal and ``json`` piped."""
+    configured = clicfg.current().output_format
+    return configured or ("table" if sys.stdout.isatty() else "json")
 
 
 def format_option(func: Any) -> Any:
@@ -31,7 +34,7 @@ def format_option(func: Any) -> Any:
         "output_format",
         type=click.Choice(FORMATS),
         default=None,
-        help="Output format (default: table on a terminal, json when piped).",
+        help="Output format (default: config file, else table on a terminal, json when piped).",
     )(func)
 
 
@@ -73,6 +76,37 @@ def write_json(data: Any, out: TextIO | None = None) -> None:
     stream.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Return ``data`` with nested mappings flattened to dotted keys (``bar.close``)."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def emit(body: Any, records: Sequence[Mapping[str, Any]], fmt: str | None) -> None:
+    """Print ``body`` verbatim as JSON, or ``records`` (flattened) as a table or CSV."""
+    fmt = fmt or default_format()
+    if fmt == "json":
+        write_json(body)
+        return
+    flat = [flatten(record) for record in records]
+    columns = list(dict.fromkeys(key for row in flat for key in row))
+    write_rows(columns, [[row.get(c) for c in columns] for row in flat], fmt)
+
+
+def emit_object(body: Mapping[str, Any], fmt: str | None) -> None:
+    """Print one object: JSON verbatim, CSV as one row, a table as FIELD/VALUE lines."""
+    fmt = fmt or default_format()
+    if fmt != "table":
+        emit(body, [body], fmt)
+        return
+    write_rows(["field", "value"], list(flatten(body).items()), fmt)
+
+
 def _write_json_array(
     stream: TextIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
@@ -85,14 +119,18 @@ def _write_json_array(
     stream.write("\n]\n" if not first else "]\n")
 
 
-def _colour() -> bool:
+def colour() -> bool:
+    """Return whether to colour stdout: ``color`` always/never, else a TTY without NO_COLOR."""
+    choice = clicfg.current().color
+    if choice != "auto":
+        return choice == "always"
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
 def _write_table(stream: TextIO, columns: Sequence[str], rows: list[list[str]]) -> None:
     widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
     header = "  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True))
-    stream.write((click.style(header, bold=True) if _colour() else header).rstrip() + "\n")
+    stream.write((click.style(header, bold=True) if colour() else header).rstrip() + "\n")
     for row in rows:
         stream.write(
             "  ".join(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -40,5 +41,27 @@ class TimeframeType(click.ParamType[Timeframe]):
             self.fail(str(error), param, ctx)
 
 
+class TimeType(click.ParamType[int]):
+    """A point in time: epoch seconds or ISO 8601 (``2024-06-01``, ``2024-06-01T14:30Z``)."""
+
+    name = "time"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """Return epoch seconds (a date or time without a zone is UTC)."""
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{value!r} is not epoch seconds or an ISO 8601 time", param, ctx)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return int(parsed.timestamp())
+
+
 SYMBOL = SymbolType()
 TIMEFRAME = TimeframeType()
+TIME = TimeType()

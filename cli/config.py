@@ -1,0 +1,240 @@
+"""``wagehood config``: the running system's watchlist, indicators, strategies and settings.
+
+Every change goes through the API and takes effect in the running workers without a restart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import yaml
+
+from cli.client import ApiClient, pass_client, segment
+from cli.errors import EXIT_BAD_DATA, CliError
+from cli.output import emit, emit_object, format_option
+from cli.params import SYMBOL
+
+BASE = "/realtime/config"
+
+
+def assignments(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """Parse ``KEY=VALUE`` pairs; values are YAML scalars or lists (``timeframes=[1m,5m]``)."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE")
+        try:
+            parsed[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            raise click.BadParameter(f"{pair!r}: {str(error).splitlines()[0]}") from error
+    return parsed
+
+
+def section(body: Any, name: str) -> Any:
+    """Return ``body[name]`` when the API wraps a section in its name, else ``body``."""
+    return body[name] if isinstance(body, dict) and name in body else body
+
+
+@click.group()
+def config() -> None:
+    """Show and change the running system's configuration (through the API)."""
+
+
+@config.group()
+def watchlist() -> None:
+    """The watched symbols and their data providers."""
+
+
+def _print_watchlist(body: Any, fmt: str | None) -> None:
+    entries = section(body, "watchlist")
+    entries = section(entries, "symbols") if isinstance(entries, dict) else entries
+    emit(body, [e if isinstance(e, dict) else {"symbol": e} for e in entries], fmt)
+
+
+@watchlist.command("list")
+@format_option
+@pass_client
+def watchlist_list(client: ApiClient, output_format: str | None) -> None:
+    """List the watched symbols."""
+    _print_watchlist(client.get(f"{BASE}/watchlist"), output_format)
+
+
+@watchlist.command("add")
+@click.argument("symbols", nargs=-1, required=True, type=SYMBOL)
+@click.option("--provider", help="Data provider for these symbols [default: the system's].")
+@format_option
+@pass_client
+def watchlist_add(
+    client: ApiClient, symbols: tuple[str, ...], provider: str | None, output_format: str | None
+) -> None:
+    """Start watching SYMBOLS."""
+    items = [{"symbol": s, "data_provider": provider} if provider else s for s in symbols]
+    _print_watchlist(client.post(f"{BASE}/watchlist/add", {"symbols": items}), output_format)
+
+
+@watchlist.command("remove")
+@click.argument("symbols", nargs=-1, required=True, type=SYMBOL)
+@format_option
+@pass_client
+def watchlist_remove(
+    client: ApiClient, symbols: tuple[str, ...], output_format: str | None
+) -> None:
+    """Stop watching SYMBOLS (their stored history stays)."""
+    body = None
+    for symbol in symbols:
+        body = client.delete(f"{BASE}/watchlist/{segment(symbol)}")
+    _print_watchlist(body, output_format)
+
+
+@watchlist.command("set")
+@click.argument("symbols", nargs=-1, required=True, type=SYMBOL)
+@format_option
+@pass_client
+def watchlist_set(client: ApiClient, symbols: tuple[str, ...], output_format: str | None) -> None:
+    """Replace the whole watchlist with SYMBOLS."""
+    _print_watchlist(client.put(f"{BASE}/watchlist", {"symbols": list(symbols)}), output_format)
+
+
+@config.group()
+def indicators() -> None:
+    """The indicator columns computed for every symbol (name -> spec such as ``ema(12)``)."""
+
+
+def _print_mapping(body: Any, name: str, fmt: str | None) -> None:
+    values = section(body, name)
+    rows = [{"name": k, "value": v} for k, v in values.items()] if isinstance(values, dict) else []
+    emit(body, rows, fmt)
+
+
+@indicators.command("show")
+@format_option
+@pass_client
+def indicators_show(client: ApiClient, output_format: str | None) -> None:
+    """Show the indicator columns."""
+    _print_mapping(client.get(f"{BASE}/indicators"), "indicators", output_format)
+
+
+@indicators.command("set")
+@click.argument("pairs", nargs=-1, required=True, metavar="NAME=SPEC...")
+@format_option
+@pass_client
+def indicators_set(client: ApiClient, pairs: tuple[str, ...], output_format: str | None) -> None:
+    """Replace the indicator columns, e.g. ``sma_20='sma(20)' rsi_14='rsi(14)'``."""
+    specs = {name: str(spec) for name, spec in assignments(pairs).items()}
+    body = client.put(f"{BASE}/indicators", {"indicators": specs})
+    _print_mapping(body, "indicators", output_format)
+
+
+@config.group()
+def strategies() -> None:
+    """The trading strategies: enabled or not, and their parameters."""
+
+
+def _print_strategies(body: Any, fmt: str | None) -> None:
+    values = section(body, "strategies")
+    rows = [{"name": name, **spec} for name, spec in values.items()]
+    emit(body, rows, fmt)
+
+
+def _put_strategies(client: ApiClient, values: dict[str, Any], fmt: str | None) -> None:
+    _print_strategies(client.put(f"{BASE}/strategies", {"strategies": values}), fmt)
+
+
+def _toggle(client: ApiClient, name: str, enabled: bool, fmt: str | None) -> None:
+    values = dict(section(client.get(f"{BASE}/strategies"), "strategies"))
+    if name not in values:
+        raise CliError(f"unknown strategy {name!r} (known: {', '.join(sorted(values))})", 5)
+    values[name] = {**values[name], "enabled": enabled}
+    _put_strategies(client, values, fmt)
+
+
+@strategies.command("show")
+@format_option
+@pass_client
+def strategies_show(client: ApiClient, output_format: str | None) -> None:
+    """Show every strategy, whether it is enabled and its parameters."""
+    _print_strategies(client.get(f"{BASE}/strategies"), output_format)
+
+
+@strategies.command("enable")
+@click.argument("name")
+@format_option
+@pass_client
+def strategies_enable(client: ApiClient, name: str, output_format: str | None) -> None:
+    """Enable strategy NAME."""
+    _toggle(client, name, True, output_format)
+
+
+@strategies.command("disable")
+@click.argument("name")
+@format_option
+@pass_client
+def strategies_disable(client: ApiClient, name: str, output_format: str | None) -> None:
+    """Disable strategy NAME."""
+    _toggle(client, name, False, output_format)
+
+
+@strategies.command("set")
+@click.argument("name")
+@click.argument("params", nargs=-1, metavar="PARAM=VALUE...")
+@click.option("--enable/--disable", "enabled", default=None, help="Also switch it on or off.")
+@format_option
+@pass_client
+def strategies_set(
+    client: ApiClient,
+    name: str,
+    params: tuple[str, ...],
+    enabled: bool | None,
+    output_format: str | None,
+) -> None:
+    """Set strategy NAME's parameters, e.g. ``rsi_trend oversold=25 overbought=75``."""
+    values = dict(section(client.get(f"{BASE}/strategies"), "strategies"))
+    current = dict(values.get(name, {"enabled": True, "params": {}}))
+    current["params"] = {**current.get("params", {}), **assignments(params)}
+    if enabled is not None:
+        current["enabled"] = enabled
+    _put_strategies(client, {**values, name: current}, output_format)
+
+
+@config.group()
+def system() -> None:
+    """System settings: min_confidence, timeframes, default_provider."""
+
+
+@system.command("show")
+@format_option
+@pass_client
+def system_show(client: ApiClient, output_format: str | None) -> None:
+    """Show the system settings."""
+    emit_object(section(client.get(f"{BASE}/system"), "system"), output_format)
+
+
+@system.command("set")
+@click.argument("pairs", nargs=-1, required=True, metavar="KEY=VALUE...")
+@format_option
+@pass_client
+def system_set(client: ApiClient, pairs: tuple[str, ...], output_format: str | None) -> None:
+    """Change system settings, e.g. ``min_confidence=0.5 timeframes=[1m,5m]``."""
+    body = client.put(f"{BASE}/system", {"system": assignments(pairs)})
+    emit_object(section(body, "system"), output_format)
+
+
+@config.command()
+@format_option
+@pass_client
+def summary(client: ApiClient, output_format: str | None) -> None:
+    """Show an overview: version, watchlist, indicators, strategies, system."""
+    emit_object(client.get(f"{BASE}/summary"), output_format)
+
+
+@config.command()
+@format_option
+@pass_client
+def validate(client: ApiClient, output_format: str | None) -> None:
+    """Re-validate the stored configuration; exit 6 when it is invalid."""
+    body = client.get(f"{BASE}/validate")
+    emit(body, body.get("errors") or [{"valid": body.get("valid")}], output_format)
+    if not body.get("valid", False):
+        raise CliError("the stored configuration is invalid", EXIT_BAD_DATA)
