@@ -27,7 +27,7 @@ def data() -> None:
 def latest(client: ApiClient, symbols: tuple[str, ...], output_format: str | None) -> None:
     """Show the last price and in-progress bar of each SYMBOL (JSON: a list of bodies)."""
     bodies = [client.get(f"/realtime/data/latest/{segment(s)}") for s in symbols]
-    emit(bodies, bodies, output_format)
+    emit(bodies, bodies, output_format, ("symbol", "price", "timestamp"))
 
 
 @data.command()
@@ -65,7 +65,8 @@ def signals(
         since=since,
         limit=limit,
     )
-    emit(body, body.get("signals", []), output_format)
+    columns = ("timestamp", "symbol", "timeframe", "strategy", "side", "confidence", "price")
+    emit(body, body.get("signals", []), output_format, columns)
 
 
 @data.command()
@@ -88,7 +89,8 @@ def historical(
     """Show up to --limit closed bars of SYMBOL with their indicators (pages are followed)."""
     path = f"/realtime/data/historical/{segment(symbol)}"
     body = _pages(client, path, {"timeframe": timeframe.value, "start": start, "end": end}, limit)
-    emit(body, body["bars"], output_format)
+    columns = ("time", "open", "high", "low", "close", "volume")
+    emit(body, body["bars"], output_format, columns)
 
 
 def _pages(client: ApiClient, path: str, params: dict[str, Any], limit: int) -> dict[str, Any]:

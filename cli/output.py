@@ -87,14 +87,23 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def emit(body: Any, records: Sequence[Mapping[str, Any]], fmt: str | None) -> None:
-    """Print ``body`` verbatim as JSON, or ``records`` (flattened) as a table or CSV."""
+def emit(
+    body: Any,
+    records: Sequence[Mapping[str, Any]],
+    fmt: str | None,
+    first: Sequence[str] = ("symbol", "name", "id"),
+) -> None:
+    """Print ``body`` verbatim as JSON, or ``records`` flattened as a table or CSV.
+
+    Columns named in ``first`` lead, the others follow in the order they appear.
+    """
     fmt = fmt or default_format()
     if fmt == "json":
         write_json(body)
         return
     flat = [flatten(record) for record in records]
-    columns = list(dict.fromkeys(key for row in flat for key in row))
+    seen = list(dict.fromkeys(key for row in flat for key in row))
+    columns = [c for c in first if c in seen] + [c for c in seen if c not in first]
     write_rows(columns, [[row.get(c) for c in columns] for row in flat], fmt)
 
 
