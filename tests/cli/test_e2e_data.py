@@ -29,19 +29,22 @@ def test_latest_json_is_the_api_body_for_each_symbol(live: Live) -> None:
 def test_latest_is_json_when_piped_and_table_when_asked(live: Live) -> None:
     assert json.loads(ok(live.run("data", "latest", SEEDED)))[0]["symbol"] == SEEDED
     table = ok(live.run("data", "latest", SEEDED, "--format", "table")).splitlines()
-    assert table[0].split()[:2] == ["SYMBOL", "PRICE"] and table[1].startswith(SEEDED)
+    assert table[0].split()[:2] == ["SYMBOL", "PRICE"]
+    assert table[1].startswith(SEEDED)
 
 
 def test_indicators_csv_has_a_header_and_the_values(live: Live) -> None:
     rows = list(csv.DictReader(io.StringIO(ok(live.run("data", "indicators", SEEDED,
                                                        "--timeframe", "1m", "--format", "csv")))))  # fmt: skip
-    assert rows[0]["symbol"] == SEEDED and float(rows[0]["indicators.sma_20"]) > 0
+    assert rows[0]["symbol"] == SEEDED
+    assert float(rows[0]["indicators.sma_20"]) > 0
     assert int(rows[0]["bars_processed"]) == 3 * 60 - 1
 
 
 def test_signals_since_and_limit(live: Live) -> None:
     body = json.loads(ok(live.run("data", "signals", SEEDED, "--limit", "3", "--format", "json")))
-    assert body["symbol"] == SEEDED and len(body["signals"]) <= 3
+    assert body["symbol"] == SEEDED
+    assert len(body["signals"]) <= 3
     later = str(START + 3600)
     table = ok(live.run("data", "signals", SEEDED, "--since", later, "--format", "table"))
     lines = table.splitlines()
@@ -55,7 +58,8 @@ def test_historical_range_in_iso_and_epoch(live: Live) -> None:
     body = json.loads(ok(live.run(*args)))
     assert [bar["epoch"] for bar in body["bars"]] == [START + m * 60 for m in range(10, 20)]
     table = ok(live.run(*args[:-1], "table")).splitlines()
-    assert len(table) == 11 and "INDICATORS.SMA_20" in table[0]
+    assert len(table) == 11
+    assert "INDICATORS.SMA_20" in table[0]
 
 
 def test_export_waits_and_downloads_what_historical_returns(live: Live, tmp_path: Path) -> None:
@@ -71,7 +75,8 @@ def test_export_waits_and_downloads_what_historical_returns(live: Live, tmp_path
 
 def test_export_without_wait_prints_its_id(live: Live) -> None:
     status = json.loads(ok(live.run("data", "export", SEEDED, "--what", "signals")))
-    assert status["id"] and status["status"] in ("pending", "running", "done")
+    assert status["id"]
+    assert status["status"] in ("pending", "running", "done")
 
 
 def test_stream_prints_live_frames_in_sequence(live: Live) -> None:
