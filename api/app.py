@@ -56,6 +56,7 @@ def configure(app: Flask, settings: Settings, overrides: dict[str, Any]) -> None
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         WS_QUEUE_SIZE=QUEUE_SIZE,
+        WS_SEND_BUFFER=256 * 1024,
         SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": WS_MAX_MESSAGE},
         API_SPEC_OPTIONS={
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -106,6 +106,25 @@ class Connection:
         self.last_seq = update.seq
         return True
 
+    def subscribe(
+        self, symbols: Iterable[str], include_indicators: bool, since_seq: int | None, limit: int
+    ) -> bool:
+        """Add symbols (at most ``limit`` in all); with ``since_seq``, enter replay mode.
+
+        Returns False, changing nothing, when the limit would be exceeded.
+        """
+        with self.lock:
+            wanted = self.symbols | set(symbols)
+            if len(wanted) > limit:
+                return False
+            self.symbols = wanted
+            self.include_indicators = include_indicators
+            if since_seq is not None:
+                self.replaying = True
+                self.buffer = []
+                self.last_seq = max(self.last_seq, since_seq)
+            return True
+
     def control(self, kind: str, data: dict[str, Any]) -> bool:
         """Enqueue a control frame (seq = the last update seq sent); False on overflow."""
         with self.lock:
@@ -217,12 +236,9 @@ class Hub:
     def resume(self, connection: Connection, since_seq: int) -> int:
         """Replay updates after ``since_seq`` to ``connection``, then go live; return the count.
 
-        Sends an ``error`` frame first when the stream no longer holds all of them (capped).
+        The connection must already be in replay mode (``Connection.subscribe`` with
+        ``since_seq``), so live updates are buffered from the moment it subscribed. Sends an ``error`` frame first when the stream no longer holds all of them (capped).
         """
-        with connection.lock:
-            connection.replaying = True
-            connection.buffer = []
-            connection.last_seq = max(connection.last_seq, since_seq)
         sent = self._replay(connection, since_seq + 1)
         with connection.lock:
             pending, connection.buffer = connection.buffer, []

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.extensions import state
 from wagehood.errors import AuthError
@@ -43,6 +44,13 @@ TOKEN_QUERY_ENDPOINTS = frozenset({"ws.realtime"})
 READ_METHODS = frozenset({"GET", "HEAD"})
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+
+
+def limit_request_size() -> None:
+    """Refuse a declared body over ``MAX_CONTENT_LENGTH`` before anything reads it (413)."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge(f"request body over {limit} bytes")
 
 
 def authenticate_request() -> None:
@@ -147,6 +155,7 @@ def _cors(response: Response) -> None:
 
 def register_security(app: Flask) -> Limiter:
     """Wire authentication before the limiter (so limits are per key) and the headers after."""
+    app.before_request(limit_request_size)
     app.before_request(authenticate_request)
     limiter = build_limiter(app)
     app.after_request(security_headers)

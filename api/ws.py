@@ -59,6 +59,7 @@ def realtime(ws: Any, connection_id: str) -> None:
     hub: Hub = state().hub
     connection = Connection(connection_id[:64], current_app.config["WS_QUEUE_SIZE"])
     connection.on_force_close = lambda: _shutdown(ws)
+    _limit_send_buffer(ws, current_app.config.get("WS_SEND_BUFFER"))
     hub.register(connection)
     sender = threading.Thread(target=_send_loop, args=(ws, connection), daemon=True)
     sender.start()
@@ -97,20 +98,15 @@ def handle(hub: Hub, connection: Connection, message: str | bytes) -> None:
 
 
 def _subscribe(hub: Hub, connection: Connection, action: Action) -> None:
-    with connection.lock:
-        too_many = len(connection.symbols | set(action.symbols)) > MAX_SYMBOLS
-        if not too_many:
-            connection.symbols |= set(action.symbols)
-            connection.include_indicators = action.include_indicators
-        subscribed = sorted(connection.symbols)
-    if too_many:
+    symbols, include, since = action.symbols, action.include_indicators, action.since_seq
+    if not connection.subscribe(symbols, include, since, MAX_SYMBOLS):
         error = ValidationError(f"at most {MAX_SYMBOLS} symbols per connection", "symbols")
         _control(hub, connection, "error", error_frame(error))
         return
-    data = {"symbols": subscribed, "include_indicators": action.include_indicators}
-    _control(hub, connection, "subscribed", data | {"since_seq": action.since_seq})
-    if action.since_seq is not None:
-        hub.resume(connection, action.since_seq)
+    data = {"symbols": sorted(connection.symbols), "include_indicators": include}
+    _control(hub, connection, "subscribed", data | {"since_seq": since})
+    if since is not None:
+        hub.resume(connection, since)
 
 
 def _control(hub: Hub, connection: Connection, kind: str, data: dict[str, Any]) -> None:
@@ -157,6 +153,12 @@ def _send_loop(ws: Any, connection: Connection) -> None:
         logger.debug("websocket %s closed while sending", connection.id)
     finally:
         connection.finish()
+
+
+def _limit_send_buffer(ws: Any, size: int | None) -> None:
+    # A small kernel send buffer makes a client that stops reading show up in its queue sooner.
+    if size and hasattr(ws, "sock"):
+        ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
 
 def _shutdown(ws: Any) -> None:

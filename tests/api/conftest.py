@@ -27,7 +27,7 @@ SEEDED_SECONDS = 3 * 3600
 @pytest.fixture
 def store(settings: Settings) -> Iterator[RedisStore]:
     """The Redis store the app and the seeding code share."""
-    yield RedisStore.from_url(settings.redis_url, settings.redis_streams_maxlen)
+    return RedisStore.from_url(settings.redis_url, settings.redis_streams_maxlen)
 
 
 @pytest.fixture
@@ -70,9 +70,9 @@ def keys(store: RedisStore) -> Keys:
 
 
 def seed(store: RedisStore, settings: Settings, symbols: list[str], seconds: int) -> None:
-    """Run the real pipeline over ``seconds`` of mock quotes (1 quote per 10 s)."""
+    """Run the real pipeline over ``seconds`` of mock quotes (1 quote per 30 s)."""
     ctx = context(store, settings)
-    for quotes in mock_quotes(symbols, START, seconds, step=10):
+    for quotes in mock_quotes(symbols, START, seconds, step=30):
         refs = process_quotes(ctx, quotes)
         if refs:
             evaluate_strategies(ctx, refs)
