@@ -18,6 +18,10 @@ broker_url = _settings.redis_url
 broker_connection_retry_on_startup = True
 broker_transport_options = {
     "visibility_timeout": _settings.broker_visibility_timeout,
+    # kombu sweeps for abandoned messages every interval x throttle seconds (default 100 s);
+    # sweep every few seconds so a dead worker's message returns soon after the timeout.
+    "unacked_restore_interval": max(1, min(5, _settings.broker_visibility_timeout // 5)),
+    "unacked_restore_throttle": 1,
     "socket_timeout": 10,
     "socket_connect_timeout": 5,
     "health_check_interval": 10,

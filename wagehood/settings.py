@@ -125,7 +125,7 @@ class Settings:
         metadata=_env("CALCULATION_WORKERS", _positive_int, "Processes per Celery worker node"),
     )
     max_concurrent_calculations: int = field(
-        default=4,
+        default=1,
         metadata=_env(
             "MAX_CONCURRENT_CALCULATIONS",
             _positive_int,
