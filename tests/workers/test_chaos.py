@@ -17,6 +17,7 @@ from tests.processes import wait_for
 from wagehood.bars import BarAggregator
 from wagehood.csvio import read_bars
 from wagehood.engine import replay
+from wagehood.service import backfill
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
@@ -111,8 +112,6 @@ def test_backfill_survives_sigkill_and_redis_restart(
     store = RedisStore.from_url(settings.redis_url)
     victim = start_worker(BROKER_VISIBILITY_TIMEOUT="5")
     bars = list(read_bars(DATA / "EURUSD.csv", "EURUSD", Timeframe.H1))
-    from wagehood.service import backfill
-
     job = backfill.create_job(store, "EURUSD", Timeframe.H1, bars)
     producer.send_task("wagehood.backfill_chunk", args=[job, 0])
     wait_for(lambda: backfill.status(store, job)["chunks_done"] >= 2, 60, "two chunks")
