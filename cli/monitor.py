@@ -49,7 +49,8 @@ def stats(client: ApiClient, output_format: str | None) -> None:
 def alerts(client: ApiClient, output_format: str | None) -> None:
     """List the active alerts (stale symbols, missing beat or workers, open breakers...)."""
     body = client.get("/realtime/monitor/alerts")
-    emit(body, body.get("alerts", []), output_format)
+    columns = ("id", "severity", "message", "first_seen", "last_seen")
+    emit(body, body.get("alerts", []), output_format, columns)
 
 
 def snapshot(client: ApiClient, symbols: list[str]) -> list[dict[str, Any]]:

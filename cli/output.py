@@ -95,7 +95,8 @@ def emit(
 ) -> None:
     """Print ``body`` verbatim as JSON, or ``records`` flattened as a table or CSV.
 
-    Columns named in ``first`` lead, the others follow in the order they appear.
+    Columns named in ``first`` lead, the others follow in the order they appear; with no
+    records, ``first`` is the header.
     """
     fmt = fmt or default_format()
     if fmt == "json":
@@ -103,7 +104,7 @@ def emit(
         return
     flat = [flatten(record) for record in records]
     seen = list(dict.fromkeys(key for row in flat for key in row))
-    columns = [c for c in first if c in seen] + [c for c in seen if c not in first]
+    columns = [c for c in first if c in seen or not seen] + [c for c in seen if c not in first]
     write_rows(columns, [[row.get(c) for c in columns] for row in flat], fmt)
 
 

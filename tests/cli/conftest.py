@@ -35,6 +35,7 @@ WAGEHOOD = str(Path(sys.executable).parent / "wagehood")
 SEEDED = "MSFT"  # seeded history only: deterministic
 LIVE = "SPY"  # on the watchlist: updated every second by beat and the worker
 SEEDED_SECONDS = 3 * 3600
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def clean_environ(home: Path) -> dict[str, str]:
@@ -74,7 +75,11 @@ class Live:
     env: dict[str, str] = field(default_factory=dict)
 
     def run(
-        self, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+        cwd: Path = ROOT,
     ) -> subprocess.CompletedProcess[str]:
         """Run ``wagehood ARGS`` as a subprocess; return its result (never raises on exit codes)."""
         return subprocess.run(  # noqa: PLW1510 - callers assert on returncode
@@ -83,7 +88,7 @@ class Live:
             capture_output=True,
             text=True,
             timeout=timeout,
-            cwd=Path(__file__).resolve().parents[2],
+            cwd=cwd,
         )
 
 
