@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from functools import cache
 
 import pybreaker
 import redis
 from celery import Celery
+from celery.signals import worker_process_init
 
 from wagehood.providers.base import QuoteSource
 from wagehood.providers.registry import build_provider
@@ -69,3 +71,15 @@ _config = _ConfigCache()
 def context() -> PipelineContext:
     """Return the pipeline context with the current runtime configuration."""
     return PipelineContext(store(), _config.get(), settings().redis_streams_maxlen)
+
+
+@worker_process_init.connect
+def _ignore_group_signals(**_: object) -> None:
+    """Let only the parent decide when a pool process stops.
+
+    honcho (and a terminal's Ctrl-C) signal the whole process group. A prefork child that died
+    on that signal would abandon its task mid-way; ignoring it lets the parent's warm shutdown
+    finish the running task and stop the child cleanly. A cold shutdown still kills children.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
