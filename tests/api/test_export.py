@@ -59,17 +59,32 @@ def _pages(client: FlaskClient, keys: Keys, url: str) -> list[dict[str, Any]]:
 def test_export_files_equal_the_endpoints(client: FlaskClient, keys: Keys, seeded: str) -> None:
     start, end = START + 1800, START + 9000
     bars_json = json.loads(_run(client, keys, {"symbols": [seeded], "start": start, "end": end}))
-    expected = _pages(client, keys, f"/api/v1/realtime/data/historical/{seeded}?start={start}&end={end}&limit=37")
-    assert bars_json["results"][0]["bars"] == expected and len(expected) == 121
+    expected = _pages(
+        client, keys, f"/api/v1/realtime/data/historical/{seeded}?start={start}&end={end}&limit=37"
+    )
+    assert bars_json["results"][0]["bars"] == expected
+    assert len(expected) == 121
 
-    request = {"symbols": [seeded], "what": "signals", "format": "csv", "start": "2024-06-01T00:30:00Z"}
+    request = {
+        "symbols": [seeded],
+        "what": "signals",
+        "format": "csv",
+        "start": "2024-06-01T00:30:00Z",
+    }
     rows = list(csv.DictReader(io.StringIO(_run(client, keys, request))))
-    signals = client.get(f"/api/v1/realtime/signals/{seeded}?since={start}&limit=1000", headers=keys.header()).get_json()
-    assert [r["id"] for r in rows] == [s["id"] for s in signals["signals"]] and rows
+    signals = client.get(
+        f"/api/v1/realtime/signals/{seeded}?since={start}&limit=1000", headers=keys.header()
+    ).get_json()
+    assert [r["id"] for r in rows] == [s["id"] for s in signals["signals"]]
+    assert rows
 
-    indicators = json.loads(_run(client, keys, {"symbols": [seeded], "what": "indicators", "timeframe": "5m"}))
+    indicators = json.loads(
+        _run(client, keys, {"symbols": [seeded], "what": "indicators", "timeframe": "5m"})
+    )
     five = _pages(client, keys, f"/api/v1/realtime/data/historical/{seeded}?timeframe=5m")
-    assert indicators["results"][0]["indicators"] == [{"time": b["time"], "epoch": b["epoch"], **b["indicators"]} for b in five]
+    assert indicators["results"][0]["indicators"] == [
+        {"time": b["time"], "epoch": b["epoch"], **b["indicators"]} for b in five
+    ]
 
 
 def test_export_errors(client: FlaskClient, keys: Keys, fresh: str) -> None:
@@ -78,13 +93,17 @@ def test_export_errors(client: FlaskClient, keys: Keys, fresh: str) -> None:
     assert client.get(f"{EXPORT}/nope/download", headers=h).status_code == 404
     assert client.post(EXPORT, json={"symbols": ["ZZZ"]}, headers=h).status_code == 404
     bad = client.post(EXPORT, json={"symbols": [fresh], "format": "xml"}, headers=h)
-    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "format"
+    assert bad.status_code == 422
+    assert bad.get_json()["error"]["field"] == "format"
     pending = client.post(EXPORT, json={"symbols": [fresh]}, headers=h).get_json()
-    assert pending["status"] == "pending" and pending["download"] is None
+    assert pending["status"] == "pending"
+    assert pending["download"] is None
     assert client.get(f"{EXPORT}/{pending['id']}/download", headers=h).status_code == 409
 
 
-def test_export_with_broker_down_is_503_and_marked_failed(settings: Settings, keys: Keys, fresh: str) -> None:
+def test_export_with_broker_down_is_503_and_marked_failed(
+    settings: Settings, keys: Keys, fresh: str
+) -> None:
     app = create_app(settings)
     app.extensions["wagehood"].celery.conf.broker_url = "redis://127.0.0.1:1/0"
     client = app.test_client()
