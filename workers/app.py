@@ -73,7 +73,6 @@ def context() -> PipelineContext:
     return PipelineContext(store(), _config.get(), settings().redis_streams_maxlen)
 
 
-@worker_process_init.connect
 def _ignore_group_signals(**_: object) -> None:
     """Let only the parent decide when a pool process stops.
 
@@ -83,3 +82,6 @@ def _ignore_group_signals(**_: object) -> None:
     """
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+worker_process_init.connect(_ignore_group_signals)
