@@ -25,6 +25,13 @@ STATS = f"{PREFIX}:stats"  # hash of counters (bars, ticks, errors, ...)
 LATENCY = f"{PREFIX}:stats:latency"  # capped list of tick-to-state latencies (ms)
 ALERTS = f"{PREFIX}:alerts"  # hash: alert id -> JSON
 BREAKER_PREFIX = f"{PREFIX}:breaker"  # pybreaker storage namespace, per provider
+ALERTS_HISTORY = f"{PREFIX}:alerts:history"  # stream of alerts raised and cleared
+ALERTS_LOCK = f"{PREFIX}:alerts:lock"  # short lock: one alert evaluation at a time
+WORKERS = f"{PREFIX}:workers"  # hash: worker node name -> epoch seconds of its heartbeat
+BEAT_PROCESS = f"{PREFIX}:beat:process"  # epoch seconds of the beat process's own heartbeat
+TASK_SECONDS = f"{PREFIX}:stats:tasks"  # hash: "<task>|<bucket>" -> count, "<task>|sum"
+STATS_SAMPLES = f"{PREFIX}:stats:samples"  # capped list of JSON counter snapshots (rates)
+AUTH_FAILURES = f"{PREFIX}:authfail"  # prefix: failed authentications per client address
 
 
 def _tag(symbol: str) -> str:
