@@ -139,11 +139,11 @@ class Settings:
         ),
     )
     redis_url: str = field(
-        default="redis://127.0.0.1:6379/0",
+        default="redis://127.0.0.1:6390/0",
         metadata=_env(
             "REDIS_URL",
             _redis_url,
-            "Redis for broker, state and rate limits (else built from REDIS_HOST/PORT/DB)",
+            "Redis for broker, state and rate limits (else built from REDIS_HOST/PORT/DB; unset: make run starts one on 127.0.0.1:6390)",
         ),
     )
     broker_visibility_timeout: int = field(
@@ -275,7 +275,7 @@ class Settings:
 
 def _redis_url_from_parts(env: Mapping[str, str]) -> str:
     host = env.get("REDIS_HOST", "127.0.0.1") or "127.0.0.1"
-    port_text = env.get("REDIS_PORT", "6379") or "6379"
+    port_text = env.get("REDIS_PORT", "6390") or "6390"
     db_text = env.get("REDIS_DB", "0") or "0"
     try:
         port = _port(port_text)
@@ -298,7 +298,7 @@ def documented_variables() -> list[tuple[str, str, str]]:
         rows.append((spec.metadata["env"], str(default), spec.metadata["doc"]))
     rows += [
         ("REDIS_HOST", "127.0.0.1", "Redis host, used when REDIS_URL is not set"),
-        ("REDIS_PORT", "6379", "Redis port, used when REDIS_URL is not set"),
+        ("REDIS_PORT", "6390", "Redis port, used when REDIS_URL is not set (6390: the local Redis make run starts)"),
         ("REDIS_DB", "0", "Redis database number, used when REDIS_URL is not set"),
         ("REDIS_PASSWORD", "", "Redis password, used when REDIS_URL is not set"),
     ]

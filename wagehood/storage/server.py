@@ -78,6 +78,7 @@ class LocalRedis:
     ) -> LocalRedis:
         """Start the server and wait until it answers PING (10 s at most)."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory = self.directory.resolve()  # redis-server chdirs into --dir first
         args = [
             find_server_binary(),
             "--bind",
