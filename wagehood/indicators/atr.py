@@ -56,10 +56,18 @@ class ATR:
         self._prev_close = x.close
         if prev_close is None:
             return None
-        true_range = max(high - low, abs(prev_close - high), abs(prev_close - low))
+        # max(high - low, |prev - high|, |prev - low|) without three builtin calls: exact.
+        true_range = high - low
+        gap = prev_close - high
+        if -gap > true_range or gap > true_range:
+            true_range = gap if gap > 0.0 else -gap
+        gap = prev_close - low
+        if -gap > true_range or gap > true_range:
+            true_range = gap if gap > 0.0 else -gap
         value = self._value
         if value is not None:
-            value = self._value = (value * (self.period - 1) + true_range) / self.period
+            period = self.period
+            value = self._value = (value * (period - 1) + true_range) / period
             return value
         self._total += true_range
         self._count += 1

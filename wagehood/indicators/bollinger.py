@@ -101,29 +101,29 @@ class BollingerBands:
         window = self._window
         window.append(x)
         since = self._since
-        if 0 < since < self.period:
-            shifted = x - self._anchor
-            self._sum += shifted
-            self._sum2 += shifted * shifted
+        period = self.period
+        if 0 < since < period:
+            anchor = self._anchor
+            shifted = x - anchor
+            total1 = self._sum + shifted
+            total2 = self._sum2 + shifted * shifted
             self._since = since + 1
         else:
             self._reanchor(x)
+            anchor, total1, total2 = x, self._sum, self._sum2
         total = self._total + x
-        if len(window) < self.period:
-            self._total = total
+        if len(window) < period:
+            self._sum, self._sum2, self._total = total1, total2, total
             return None
         oldest = window.popleft()
         self._total = total - oldest
-        return self._emit(total / self.period, oldest)
-
-    def _emit(self, middle: float, oldest: float) -> tuple[float, float, float]:
         # Variance from the shifted sums, then drop the oldest input from them.
-        period = self.period
-        mean = self._sum / period
-        variance = self._sum2 / period - mean * mean
-        shifted = oldest - self._anchor
-        self._sum -= shifted
-        self._sum2 -= shifted * shifted
+        middle = total / period
+        mean = total1 / period
+        variance = total2 / period - mean * mean
+        shifted = oldest - anchor
+        self._sum = total1 - shifted
+        self._sum2 = total2 - shifted * shifted
         width = sqrt(variance) * self.nbdev if variance >= ZERO else 0.0
         values = self._values = (middle + width, middle, middle - width)
         return values

@@ -75,6 +75,22 @@ class MACD:
 
     def update_values(self, x: float) -> tuple[float, float, float] | None:
         """Do what ``update`` does but return ``(macd, signal, hist)`` as a plain tuple."""
+        if self._values is None:
+            return self._warm(x)
+        # Hot path once all three EMAs are seeded: their steps inlined (same operation order
+        # as ``EMA.update``), on the children's own fields so the state layout is unchanged.
+        slow_ema, fast_ema, signal_ema = self._slow, self._fast, self._signal
+        slow = slow_ema._value
+        fast = fast_ema._value
+        signal = signal_ema._value
+        slow = slow_ema._value = slow + (x - slow) * slow_ema._k  # type: ignore[operator]
+        fast = fast_ema._value = fast + (x - fast) * fast_ema._k  # type: ignore[operator]
+        line = fast - slow
+        signal = signal_ema._value = signal + (line - signal) * signal_ema._k  # type: ignore[operator]
+        values = self._values = (line, signal, line - signal)
+        return values
+
+    def _warm(self, x: float) -> tuple[float, float, float] | None:
         slow = self._slow.update(x)
         if self._skip:
             self._skip -= 1

@@ -157,7 +157,9 @@ def _updater(indicator: Indicator) -> Callable[[Any], Any]:
     return update_values
 
 
-_Step = tuple[Callable[[Any], Any], bool, int | slice]
+# One plan step: the bound update, whether it takes the bar (else the close), and the column
+# names its outputs go to (one name, or a composite's tuple of names).
+_Step = tuple[Callable[[Any], Any], bool, str | tuple[str, ...]]
 
 
 class IndicatorSet:
@@ -182,23 +184,27 @@ class IndicatorSet:
             for name, indicator in self.indicators.items()
             for suffix in indicator.outputs
         )
-        self._empty_row: list[Any] = [None] * len(self._columns)
-        self._plan = self._make_plan()
+        self._empty_row: dict[str, float | None] = dict.fromkeys(self._columns)
+        self._make_plan()
 
     def __repr__(self) -> str:
         return f"IndicatorSet({self.specs!r})"
 
-    def _make_plan(self) -> list[_Step]:
-        # Per indicator: its bound update, whether it takes the bar, and where its outputs go
-        # in the row (an index, or a slice for a composite's tuple).
-        plan: list[_Step] = []
-        start = 0
-        for indicator in self.indicators.values():
-            width = len(indicator.outputs)
-            where = start if width == 1 else slice(start, start + width)
-            plan.append((_updater(indicator), indicator.source == "bar", where))
-            start += width
-        return plan
+    def _make_plan(self) -> None:
+        # The hot path is specialised: single-output indicators fed the close (most of a set)
+        # are called in one tight loop, the others in a second one.
+        singles: list[tuple[str, Callable[[Any], Any]]] = []
+        others: list[_Step] = []
+        for name, indicator in self.indicators.items():
+            outputs = indicator.outputs
+            by_bar = indicator.source == "bar"
+            if len(outputs) == 1 and not by_bar:
+                singles.append((name + outputs[0], indicator.update))
+            else:
+                where = name + outputs[0] if len(outputs) == 1 else tuple(name + o for o in outputs)
+                others.append((_updater(indicator), by_bar, where))
+        self._singles = tuple(singles)
+        self._others = tuple(others)
 
     @property
     def columns(self) -> list[str]:
@@ -217,12 +223,18 @@ class IndicatorSet:
             Every column, ``None`` while its indicator warms up.
         """
         close = bar.close
-        row = self._empty_row[:]
-        for update, wants_bar, where in self._plan:
+        row = self._empty_row.copy()
+        for column, update in self._singles:
+            row[column] = update(close)
+        for update, wants_bar, where in self._others:
             value = update(bar if wants_bar else close)
-            if value is not None:
+            if value is None:
+                continue
+            if type(where) is str:
                 row[where] = value
-        return dict(zip(self._columns, row, strict=True))
+            else:
+                row.update(zip(where, value, strict=True))
+        return row
 
     def preview(self, bar: Any) -> dict[str, float | None]:
         """Return what ``update(bar)`` would return, leaving this set unchanged."""
@@ -254,5 +266,5 @@ class IndicatorSet:
             if repr(indicator) != repr(fresh):
                 raise ValueError(f"state of {name!r} is {indicator!r}, spec is {fresh!r}")
             restored.indicators[name] = indicator
-        restored._plan = restored._make_plan()
+        restored._make_plan()
         return restored
