@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 
 from cli.errors import CliError
+from cli.local import LOCAL_REDIS_PORT
 from cli.output import format_option, write_json, write_rows
 from cli.params import SYMBOL, TIMEFRAME
 from wagehood import csvio
 from wagehood.service import backfill as backfill_service
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
+from wagehood.storage.server import LocalRedis
 from wagehood.types import Timeframe
 
 pass_settings = click.make_pass_decorator(Settings)
@@ -124,3 +127,17 @@ def _register() -> None:
 
 
 _register()
+
+
+@redis.command("stop")
+@pass_settings
+def redis_stop(settings: Settings) -> None:
+    """Stop the local Redis that 'make run' started (by the PID in its pid file)."""
+    server = LocalRedis(Path(settings.data_dir) / "redis", LOCAL_REDIS_PORT)
+    pid = server.pid()
+    if pid is None:
+        raise CliError(f"no local Redis pid file in {server.directory}", 5)
+    server.stop()
+    click.echo(
+        f"stopped the local Redis (pid {pid}); its data stays in {server.directory}", err=True
+    )

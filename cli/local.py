@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import redis
@@ -65,9 +65,17 @@ def procfile_path() -> Path:
     return path
 
 
-def run_procfile(env: Mapping[str, str], processes: list[str] | None = None) -> int:
-    """Run the Procfile's processes with honcho in the foreground; return its exit code."""
-    honcho = shutil.which("honcho") or str(Path(sys.executable).parent / "honcho")
+def run_procfile(env: Mapping[str, str], processes: list[str] | None = None) -> NoReturn:
+    """Replace this process with honcho running the Procfile's processes in the foreground.
+
+    ``exec`` rather than a child: Ctrl-C then reaches honcho alone, which stops every process
+    it started, instead of killing a Python parent and orphaning them.
+    """
+    bin_dir = str(Path(sys.executable).parent)  # the Procfile's commands live beside python
+    path = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+    honcho = shutil.which("honcho", path=path) or str(Path(bin_dir) / "honcho")
     procfile = procfile_path()
     args = [honcho, "start", "-f", str(procfile), "-d", str(procfile.parent), *(processes or [])]
-    return subprocess.call(args, env={**os.environ, **env})  # noqa: S603 - fixed argv
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(honcho, args, {**os.environ, **env, "PATH": path})  # noqa: S606 - fixed argv

@@ -39,7 +39,7 @@ def _launch(
     settings: Settings, names: tuple[str, ...], env: dict[str, str], background: bool
 ) -> None:
     if not background:
-        raise SystemExit(run_procfile(env, list(names)))
+        run_procfile(env, list(names))
     commands = procs.procfile_commands()
     for name in names:
         pid = procs.start(run_dir(settings), name, commands[name], env)

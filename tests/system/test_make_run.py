@@ -1,0 +1,100 @@
+"""What ``make run`` runs: start-all brings up web, worker, beat and flower; Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.processes import ROOT, env_for, wait_for
+from wagehood.storage.server import LocalRedis, free_port
+
+
+def _descendants(pid: int) -> set[int]:
+    children: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat[1]) == pid:
+            children |= {int(entry.name)} | _descendants(int(entry.name))
+    return children
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
+def test_start_all_serves_the_default_watchlist_and_ctrl_c_stops_everything(
+    process_env: dict[str, str], redis_server: LocalRedis, tmp_path: Path
+) -> None:
+    api_port, flower_port = free_port(), free_port()
+    env = env_for(
+        {
+            **process_env,
+            "API_PORT": str(api_port),
+            "FLOWER_PORT": str(flower_port),
+            "WAGEHOOD_DATA_DIR": str(tmp_path / "data"),
+        }
+    )
+    log = (tmp_path / "run.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "admin", "service", "start-all"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for((tmp_path / "data" / "admin.key").exists, 30, "the admin key")
+        key = (tmp_path / "data" / "admin.key").read_text().strip()
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{api_port}/api/v1",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+
+        def latest_ok() -> bool:
+            try:
+                return all(
+                    client.get(f"/realtime/data/latest/{s}").status_code == 200
+                    for s in ("SPY", "QQQ", "IWM", "AAPL", "TSLA")
+                )
+            except httpx.HTTPError:
+                return False
+
+        wait_for(latest_ok, 60, "latest data for the default watchlist", interval=0.5)
+        first = client.get("/realtime/data/latest/SPY").json()["time"]
+        wait_for(
+            lambda: client.get("/realtime/data/latest/SPY").json()["time"] > first,
+            5,
+            "SPY to update",
+        )
+        assert httpx.get(f"http://127.0.0.1:{flower_port}/", timeout=5).status_code in (200, 401)
+        children = _descendants(proc.pid)
+        assert len(children) >= 4
+
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        proc.wait(timeout=30)
+        wait_for(lambda: not _alive(children), 30, "every process to stop")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        log.close()
+    assert "Admin key" in (tmp_path / "run.log").read_text()
