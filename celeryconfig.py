@@ -39,8 +39,11 @@ task_time_limit = max(5, _settings.broker_visibility_timeout - 5)
 task_soft_time_limit = max(4, _settings.broker_visibility_timeout - 10)
 worker_prefetch_multiplier = _settings.max_concurrent_calculations
 worker_concurrency = _settings.calculation_workers
-worker_send_task_events = True
-task_send_sent_event = True
+# Task events cost three extra broker publishes per task (measured: docs/benchmarks.md);
+# Flower switches worker events on at run time (its --enable-events default), so they are
+# only paid for while someone is watching.
+worker_send_task_events = False
+task_send_sent_event = False
 worker_hijack_root_logger = False
 worker_redirect_stdouts = False
 timezone = "UTC"

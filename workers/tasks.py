@@ -69,12 +69,18 @@ def fetch_quotes(provider_name: str, symbols: list[str], tick: float) -> dict[st
     return {"quotes": result.payload(), "tick": tick, "fetched_at": time.time()}
 
 
-@app.task(name="wagehood.compute_indicators", base=WagehoodTask, **RETRYING)
-def compute_indicators(fetched: dict[str, Any]) -> list[list[Any]]:
-    """Apply the quotes to bars and indicators; return references to the bars that closed."""
+@app.task(name="wagehood.compute_indicators", base=WagehoodTask, bind=True, **RETRYING)
+def compute_indicators(self: Task, fetched: dict[str, Any]) -> list[list[Any]]:
+    """Apply the quotes to bars and indicators; return references to the bars that closed.
+
+    When no bar closed (most ticks) the chain ends here: ``evaluate_strategies`` would have
+    nothing to do, and skipping its message saves a third of the broker traffic per tick.
+    """
     quotes = fetch.quotes_from_payload(fetched["quotes"])
     refs = pipeline.process_quotes(context(), quotes)
     stats.record_ticks(store(), len(quotes), len(refs), fetched["tick"])
+    if not refs:
+        self.request.chain = None
     return refs
 
 

@@ -104,8 +104,9 @@ def _aggregate(
 ) -> _SymbolStep:
     step = _SymbolStep(symbol, live.get("ver", "0"), live)
     timeframes = ctx.config.timeframes
+    parts = _split(live)
     aggregators = {
-        tf: BarAggregator.from_state(symbol, tf, _sub(live, tf.value)) for tf in timeframes
+        tf: BarAggregator.from_state(symbol, tf, parts.get(tf.value, {})) for tf in timeframes
     }
     accepted = None
     for quote in quotes:
@@ -124,7 +125,8 @@ def _aggregate(
         "updated_at": repr(time.time()),
     }
     for tf, aggregator in aggregators.items():
-        step.live.update({f"{tf.value}.{k}": v for k, v in aggregator.to_state().items()})
+        prefix = tf.value + "."
+        step.live.update({prefix + k: v for k, v in aggregator.to_state().items()})
     current = aggregators[timeframes[0]].current
     step.frames.append(("bar", symbol, _bar_frame(accepted, current)))
     return step
@@ -269,9 +271,14 @@ def _bar_frame(quote: Quote, bar: Bar | None) -> dict[str, Any]:
     }
 
 
-def _sub(mapping: Mapping[str, str], prefix: str) -> dict[str, str]:
-    cut = len(prefix) + 1
-    return {k[cut:]: v for k, v in mapping.items() if k.startswith(prefix + ".")}
+def _split(mapping: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    # One pass over a live hash: "1m.close" -> parts["1m"]["close"] (unprefixed keys dropped).
+    parts: dict[str, dict[str, str]] = {}
+    for key, value in mapping.items():
+        prefix, dot, rest = key.partition(".")
+        if dot:
+            parts.setdefault(prefix, {})[rest] = value
+    return parts
 
 
 def group_refs(refs: Iterable[BarRef]) -> dict[tuple[str, Timeframe], int | None]:
