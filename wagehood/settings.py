@@ -298,7 +298,11 @@ def documented_variables() -> list[tuple[str, str, str]]:
         rows.append((spec.metadata["env"], str(default), spec.metadata["doc"]))
     rows += [
         ("REDIS_HOST", "127.0.0.1", "Redis host, used when REDIS_URL is not set"),
-        ("REDIS_PORT", "6390", "Redis port, used when REDIS_URL is not set (6390: the local Redis make run starts)"),
+        (
+            "REDIS_PORT",
+            "6390",
+            "Redis port, used when REDIS_URL is not set (6390: the local Redis make run starts)",
+        ),
         ("REDIS_DB", "0", "Redis database number, used when REDIS_URL is not set"),
         ("REDIS_PASSWORD", "", "Redis password, used when REDIS_URL is not set"),
     ]
