@@ -215,6 +215,34 @@ class Settings:
         default=0.3,
         metadata=_env("SIGNAL_MIN_CONFIDENCE", _ratio, "Signals below this confidence are dropped"),
     )
+    webhook_allow_private: bool = field(
+        default=False,
+        metadata=_env(
+            "WEBHOOK_ALLOW_PRIVATE",
+            _bool,
+            "Allow alert webhooks to loopback/private/link-local addresses (trusted networks only)",
+        ),
+    )
+    webhook_timeout: float = field(
+        default=5.0,
+        metadata=_env("WEBHOOK_TIMEOUT", _positive_float, "Seconds before a webhook delivery fails"),
+    )
+    webhook_max_attempts: int = field(
+        default=5,
+        metadata=_env(
+            "WEBHOOK_MAX_ATTEMPTS",
+            _positive_int,
+            "Delivery attempts before an event goes to the dead letters",
+        ),
+    )
+    webhook_retry_backoff: float = field(
+        default=2.0,
+        metadata=_env(
+            "WEBHOOK_RETRY_BACKOFF",
+            _positive_float,
+            "Seconds before the first delivery retry (doubles per attempt, with jitter)",
+        ),
+    )
     jwt_secret: str = field(
         default="",
         metadata=_env(
