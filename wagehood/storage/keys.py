@@ -32,6 +32,11 @@ BEAT_PROCESS = f"{PREFIX}:beat:process"  # epoch seconds of the beat process's o
 TASK_SECONDS = f"{PREFIX}:stats:tasks"  # hash: "<task>|<bucket>" -> count, "<task>|sum"
 STATS_SAMPLES = f"{PREFIX}:stats:samples"  # capped list of JSON counter snapshots (rates)
 AUTH_FAILURES = f"{PREFIX}:authfail"  # prefix: failed authentications per client address
+ALERT_RULES = f"{PREFIX}:alertrules"  # hash: rule name -> JSON rule (issue 9)
+CHANNELS = f"{PREFIX}:channels"  # hash: channel name -> JSON channel (no secret)
+CHANNEL_SECRETS = f"{PREFIX}:channels:secrets"  # hash: channel name -> signing secret
+OUTBOX = f"{PREFIX}:outbox"  # hash: event id -> JSON event, written with the signal commit
+DELIVERY_DEAD = f"{PREFIX}:deliveries:dead"  # capped list of JSON dead-lettered deliveries
 
 
 def _tag(symbol: str) -> str:
@@ -61,6 +66,21 @@ def strategy_state(symbol: str, timeframe: Timeframe) -> str:
 def symbol_signals(symbol: str) -> str:
     """Return the stream of a symbol's signals (all timeframes)."""
     return f"{_tag(symbol)}:signals"
+
+
+def deliveries(channel: str) -> str:
+    """Return the hash of a channel's delivery log: event id -> JSON delivery record."""
+    return f"{PREFIX}:deliveries:{channel}"
+
+
+def delivery_event(event_id: str) -> str:
+    """Return the key holding an event's JSON while its deliveries may still be attempted."""
+    return f"{PREFIX}:event:{event_id}"
+
+
+def delivery_lock(channel: str, event_id: str) -> str:
+    """Return the short lock held while one delivery attempt is in flight."""
+    return f"{PREFIX}:deliveries:{channel}:lock:{event_id}"
 
 
 def export_file(export_id: str) -> str:
