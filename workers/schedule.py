@@ -13,6 +13,8 @@ from typing import Any
 from wagehood.settings import Settings
 
 DISPATCH_TASK = "wagehood.dispatch_ticks"
+ALERTS_TASK = "wagehood.evaluate_alerts"
+ALERTS_EVERY = 5.0
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -23,5 +25,10 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": DISPATCH_TASK,
             "schedule": interval,
             "options": {"expires": max(interval, 1.0)},
+        },
+        "evaluate-alerts": {
+            "task": ALERTS_TASK,
+            "schedule": ALERTS_EVERY,
+            "options": {"expires": ALERTS_EVERY},
         },
     }
