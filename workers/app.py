@@ -85,3 +85,4 @@ def _ignore_group_signals(**_: object) -> None:
 
 
 worker_process_init.connect(_ignore_group_signals)
+import workers.observability  # noqa: E402, F401 - signal handlers and the alert task
