@@ -12,6 +12,7 @@ from api import auth, config, data, docs, export, indicators, monitor, signals, 
 from api.errors import register_errorhandlers
 from api.extensions import ApiState, celery_client
 from api.hub import QUEUE_SIZE, Hub
+from api.metrics import register_metrics
 from api.schemas import ApiErrorSchema
 from api.security import register_security
 from wagehood import __version__
@@ -72,6 +73,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     app_state = ApiState(settings, store, celery_client(settings), Hub(store))
     app.extensions["wagehood"] = app_state
     app_state.limiter = register_security(app)
+    register_metrics(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,22 +1,26 @@
-"""Health checks and derived alerts: Redis, broker, workers, beat, data freshness, breakers.
+"""Health checks: Redis, broker, workers (Celery ping), beat, data freshness, breakers.
 
 Each check answers ``{"status": "ok"|"degraded"|"down", ...}`` and never raises: a check that
-cannot reach what it checks reports that instead. The monitoring issue deepens these.
+cannot reach what it checks reports that instead. Overall ``down`` means the API cannot report
+(Redis or the broker unreachable); any other failing check makes it ``degraded``.
 """
 
 from __future__ import annotations
 
-import json
+import importlib.metadata
 import logging
+import platform
 import time
 from collections.abc import Callable
 from typing import Any
 
+import celery
 from celery import Celery
 
 from wagehood import __version__
 from wagehood.errors import TemporaryError, WagehoodError
-from wagehood.service import deadletters, watchlist
+from wagehood.service import alerts as system_alerts
+from wagehood.service import monitoring, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.breaker import breaker_state
@@ -45,9 +49,9 @@ def redis_check(store: RedisStore) -> dict[str, Any]:
     return {"status": "ok"}
 
 
-def broker_check(celery: Celery) -> dict[str, Any]:
+def broker_check(app: Celery) -> dict[str, Any]:
     """Open a connection to the Celery broker."""
-    with celery.connection_for_write() as connection:
+    with app.connection_for_write() as connection:
         try:
             connection.ensure_connection(max_retries=1, timeout=2)
         except Exception as error:  # kombu raises several unrelated types here
@@ -55,50 +59,40 @@ def broker_check(celery: Celery) -> dict[str, Any]:
     return {"status": "ok"}
 
 
-def workers_check(celery: Celery) -> dict[str, Any]:
+def workers_check(app: Celery) -> dict[str, Any]:
     """Ping the workers through the broker with a short timeout."""
     try:
-        replies = celery.control.ping(timeout=WORKER_PING_SECONDS) or []
+        replies = app.control.ping(timeout=WORKER_PING_SECONDS) or []
     except Exception as error:  # the broker failing mid-broadcast surfaces as kombu errors
         raise TemporaryError(f"worker ping failed: {type(error).__name__}") from error
     names = sorted(name for reply in replies for name in reply)
     return {"status": "ok" if names else "degraded", "alive": len(names), "workers": names}
 
 
-def stale_after(settings: Settings) -> float:
-    """Return the age (s) past which a symbol or beat's heartbeat counts as stale."""
-    return max(3 * settings.data_update_interval, 10.0)
-
-
 def beat_check(store: RedisStore, settings: Settings) -> dict[str, Any]:
-    """Check beat's heartbeat age."""
-    with translate_errors():
-        raw = store.client.get(keys.BEAT_HEARTBEAT)
-    if raw is None:
-        return {"status": "degraded", "age_seconds": None, "detail": "no heartbeat yet"}
-    age = max(0.0, time.time() - float(raw))
-    status = "ok" if age <= stale_after(settings) else "degraded"
-    return {"status": status, "age_seconds": round(age, 3)}
-
-
-def symbol_ages(store: RedisStore) -> dict[str, float | None]:
-    """Return seconds since each watched symbol's last quote (None: never)."""
-    symbols = [entry.symbol for entry in watchlist.entries(store)]
-    times = store.pipeline_reads([("hget", (keys.live(s), "time")) for s in symbols])
-    now = time.time()
-    return {
-        s: (round(now - float(t), 3) if t is not None else None)
-        for s, t in zip(symbols, times, strict=True)
-    }
+    """Check beat's own heartbeat and the age of its last dispatched tick."""
+    process = monitoring.heartbeat_age(store, keys.BEAT_PROCESS)
+    dispatch = monitoring.heartbeat_age(store, keys.BEAT_HEARTBEAT)
+    limit = monitoring.stale_after(settings)
+    fresh = all(age is not None and age <= limit for age in (process, dispatch))
+    body = {"status": "ok" if fresh else "degraded", "age_seconds": dispatch}
+    return body | {"process_age_seconds": process}
 
 
 def freshness_check(store: RedisStore, settings: Settings) -> dict[str, Any]:
     """Check that every watched symbol was updated recently."""
-    ages = symbol_ages(store)
-    limit = stale_after(settings)
+    ages = monitoring.symbol_ages(store)
+    limit = monitoring.stale_after(settings)
     stale = sorted(s for s, age in ages.items() if age is None or age > limit)
     status = "ok" if not stale else "degraded"
-    return {"status": status, "symbols": len(ages), "stale": stale[:100], "stale_count": len(stale)}
+    known = [age for age in ages.values() if age is not None]
+    return {
+        "status": status,
+        "symbols": len(ages),
+        "stale": stale[:100],
+        "stale_count": len(stale),
+        "max_age_seconds": max(known, default=None),
+    }
 
 
 def breakers_check(store: RedisStore) -> dict[str, Any]:
@@ -110,21 +104,34 @@ def breakers_check(store: RedisStore) -> dict[str, Any]:
     return {"status": status, "providers": states}
 
 
-def health(store: RedisStore, settings: Settings, celery: Celery, detailed: bool) -> dict[str, Any]:
+def versions(store: RedisStore) -> dict[str, str | None]:
+    """Return the versions of Wagehood, Python and the servers and libraries it runs on."""
+    try:
+        with translate_errors():
+            redis_version = str(store.client.info("server").get("redis_version"))
+    except TemporaryError:
+        redis_version = None
+    return {
+        "wagehood": __version__,
+        "python": platform.python_version(),
+        "redis": redis_version,
+        "celery": celery.__version__,
+        "flask": importlib.metadata.version("flask"),
+    }
+
+
+def health(store: RedisStore, settings: Settings, app: Celery, detailed: bool) -> dict[str, Any]:
     """Return the overall status and the per-component checks."""
     components = {"redis": guarded(lambda: redis_check(store))}
     if components["redis"]["status"] == "ok":
         components |= {
-            "broker": guarded(lambda: broker_check(celery)),
-            "workers": guarded(lambda: workers_check(celery)),
+            "broker": guarded(lambda: broker_check(app)),
+            "workers": guarded(lambda: workers_check(app)),
             "beat": guarded(lambda: beat_check(store, settings)),
             "data": guarded(lambda: freshness_check(store, settings)),
             "breakers": guarded(lambda: breakers_check(store)),
         }
-    statuses = {c["status"] for c in components.values()}
-    overall = "down" if components["redis"]["status"] != "ok" else "ok"
-    if overall == "ok" and statuses - {"ok"}:
-        overall = "degraded"
+    overall = overall_status(components)
     if not detailed:
         components = {
             k: {f: v for f, v in c.items() if f != "latency_ms"} for k, c in components.items()
@@ -132,51 +139,20 @@ def health(store: RedisStore, settings: Settings, celery: Celery, detailed: bool
     body: dict[str, Any] = {"status": overall, "time": time.time(), "components": components}
     if detailed:
         body["version"] = __version__
+        body["versions"] = versions(store) if overall != "down" else {"wagehood": __version__}
     return body
 
 
-def alerts(store: RedisStore, settings: Settings, celery: Celery) -> list[dict[str, Any]]:
-    """Return the active alerts: derived from the checks, plus those stored by the system."""
-    now = time.time()
-    found: list[dict[str, Any]] = []
-    limit = stale_after(settings)
-    for symbol, age in symbol_ages(store).items():
-        if age is None or age > limit:
-            since = now - age + limit if age is not None else None
-            found.append(
-                _alert(f"stale:{symbol}", "warning", f"{symbol} has no fresh data", since, now)
-            )
-    beat = beat_check(store, settings)
-    if beat["status"] != "ok":
-        found.append(_alert("beat", "critical", "beat heartbeat missing or stale", None, now))
-    if guarded(lambda: workers_check(celery))["status"] != "ok":
-        found.append(_alert("workers", "critical", "no worker answered a ping", None, now))
-    for provider, breaker in breakers_check(store)["providers"].items():
-        if breaker != "closed":
-            found.append(
-                _alert(f"breaker:{provider}", "warning", f"{provider} circuit {breaker}", None, now)
-            )
-    dead = deadletters.total(store)
-    if dead:
-        found.append(_alert("deadletters", "warning", f"{dead} dead-lettered task(s)", None, now))
-    return found + stored_alerts(store)
+def overall_status(components: dict[str, dict[str, Any]]) -> str:
+    """Return ``down`` if Redis or the broker is unreachable, else ``degraded`` or ``ok``."""
+    essential = (components.get(name, {"status": "down"})["status"] for name in ("redis", "broker"))
+    if any(status != "ok" for status in essential):
+        return "down"
+    return "ok" if all(c["status"] == "ok" for c in components.values()) else "degraded"
 
 
-def stored_alerts(store: RedisStore) -> list[dict[str, Any]]:
-    """Return the alerts other processes recorded in ``wh:alerts``."""
-    with translate_errors():
-        raw = store.client.hgetall(keys.ALERTS)
-    return [json.loads(value) | {"id": key} for key, value in sorted(raw.items())]
-
-
-def _alert(
-    alert_id: str, severity: str, message: str, first_seen: float | None, last_seen: float
-) -> dict[str, Any]:
-    return {
-        "id": alert_id,
-        "severity": severity,
-        "message": message,
-        "first_seen": first_seen,
-        "last_seen": last_seen,
-        "active": True,
-    }
+def alerts(store: RedisStore, settings: Settings, app: Celery) -> list[dict[str, Any]]:
+    """Evaluate the alert conditions now (workers counted by ping) and return the active ones."""
+    ping = guarded(lambda: workers_check(app))
+    alive = ping.get("alive") if ping["status"] != "down" else None
+    return system_alerts.evaluate(store, settings, alive)

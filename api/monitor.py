@@ -7,13 +7,12 @@ from typing import Any
 from flask import Response, jsonify
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from api import health as checks
 from api.extensions import state
-from wagehood.service import deadletters, stats
-from wagehood.storage import keys
-from wagehood.storage.redis_store import translate_errors
+from api.metrics import metrics_response
+from wagehood.service import alerts as system_alerts
+from wagehood.service import monitoring
 
 blp = Blueprint(
     "monitor", __name__, url_prefix="/api/v1/realtime/monitor", description="Health and stats"
@@ -37,22 +36,29 @@ class HealthSchema(Schema):
 
 
 class StatsSchema(Schema):
-    """Pipeline and web-process figures."""
+    """Pipeline and web-process figures (the same ones ``/metrics`` exports)."""
 
-    counters = fields.Dict()
-    latency_ms = fields.Dict()
+    counters = fields.Dict(metadata={"description": "Workers' counters, summed over processes"})
+    rates = fields.Dict(metadata={"description": "bars/s, quotes/s, tasks/s, error ratio"})
+    latency_ms = fields.Dict(metadata={"description": "Tick-to-state latency percentiles"})
+    tasks = fields.Dict(metadata={"description": "Per task: duration buckets, sum, count"})
+    queue = fields.Dict(metadata={"description": "Broker messages queued and unacked"})
     updates_seq = fields.Integer()
     dead_letters = fields.Integer()
     watchlist = fields.Integer()
     symbol_age_seconds = fields.Dict()
+    workers_alive = fields.List(fields.String())
+    beat_age_seconds = fields.Float(allow_none=True)
+    dispatch_age_seconds = fields.Float(allow_none=True)
     websocket = fields.Dict()
 
 
 class AlertsSchema(Schema):
-    """Active alerts."""
+    """Active alerts and the recent raised/cleared events."""
 
     count = fields.Integer()
     alerts = fields.List(fields.Dict())
+    recent = fields.List(fields.Dict())
 
 
 @blp.route("/health", methods=["GET"])
@@ -85,42 +91,24 @@ def readiness() -> tuple[Response, int]:
 @blp.route("/stats", methods=["GET"])
 @blp.response(200, StatsSchema)
 def stats_view() -> dict[str, Any]:
-    """Return counters, latencies, sequence, dead letters, per-symbol ages and clients."""
+    """Return throughput, latencies, queue depth, per-symbol ages, errors and clients."""
     app_state = state()
-    store = app_state.store
-    with translate_errors():
-        seq = int(store.client.get(keys.UPDATES_SEQ) or 0)
-    ages = checks.symbol_ages(store)
     hub = app_state.hub
-    return {
-        "counters": stats.counters(store),
-        "latency_ms": stats.latency_percentiles(store),
-        "updates_seq": seq,
-        "dead_letters": deadletters.total(store),
-        "watchlist": len(ages),
-        "symbol_age_seconds": ages,
-        "websocket": {"clients": hub.client_count, "dropped": hub.dropped},
-    }
+    body = monitoring.snapshot(app_state.store)
+    return body | {"websocket": {"clients": hub.client_count, "dropped": hub.dropped}}
 
 
 @blp.route("/alerts", methods=["GET"])
 @blp.response(200, AlertsSchema)
 def alerts() -> dict[str, Any]:
-    """Return the active alerts."""
+    """Evaluate and return the active alerts, with the recent raised/cleared history."""
     app_state = state()
     found = checks.alerts(app_state.store, app_state.settings, app_state.celery)
-    return {"count": len(found), "alerts": found}
+    return {"count": len(found), "alerts": found, "recent": system_alerts.recent(app_state.store)}
 
 
 @metrics_blp.route("/metrics", methods=["GET"])
 @metrics_blp.response(200, description="Prometheus text format")
 def metrics() -> Response:
-    """Return the web process's metrics in Prometheus text format."""
-    registry = CollectorRegistry()
-    gauge = Gauge("wagehood_websocket_clients", "Open WebSocket connections", registry=registry)
-    gauge.set(state().hub.client_count)
-    dropped = Gauge(
-        "wagehood_websocket_dropped", "Slow WebSocket clients dropped", registry=registry
-    )
-    dropped.set(state().hub.dropped)
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    """Return the web process's and the workers' metrics in Prometheus text format."""
+    return metrics_response()
