@@ -2,12 +2,22 @@
 
 Each open WebSocket holds one request thread (plus its sender thread), so ``threads`` bounds
 the WebSocket clients one worker process serves; raise it (or add workers) for more.
+
+Logging goes through ``wagehood.logs`` (JSON lines with ``LOG_FORMAT=json``, secrets
+redacted, the access log included). Server-layer limits: a request line over 4 KiB answers
+414, more than 100 headers or one over 8 KiB answers 431/400, and the app refuses bodies over
+1 MiB (413). With ``WEB_CONCURRENCY`` > 1 the web metrics are kept in
+``PROMETHEUS_MULTIPROC_DIR`` (default ``$WAGEHOOD_DATA_DIR/prometheus``) and summed on scrape.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
+from typing import Any
 
+from wagehood import logs
 from wagehood.settings import Settings
 
 _settings = Settings.from_env()
@@ -19,8 +29,38 @@ threads = int(os.environ.get("WEB_THREADS", "64"))
 timeout = 60
 graceful_timeout = 10
 keepalive = 5
-limit_request_line = 8190
+limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
+control_socket = str(Path(_settings.data_dir).resolve() / "gunicorn.ctl")
 accesslog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 loglevel = _settings.log_level.lower()
+logconfig_dict = logs.dict_config(
+    _settings.log_level, _settings.log_format, loggers=("gunicorn.error", "gunicorn.access")
+)
+logs.add_secret(_settings.alpaca_api_secret, _settings.jwt_secret)
+
+
+def _multiprocess_dir() -> None:
+    # Several web processes: prometheus-client must keep its values in files they share.
+    if workers <= 1:
+        return
+    path = Path(
+        os.environ.setdefault(
+            "PROMETHEUS_MULTIPROC_DIR", str(Path(_settings.data_dir) / "prometheus")
+        )
+    )
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+
+
+_multiprocess_dir()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead web process's live gauges from the shared metrics."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess  # noqa: PLC0415 - only in multiprocess mode
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
