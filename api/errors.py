@@ -88,7 +88,9 @@ def handle_http_error(error: HTTPException) -> Response:
     text = message or error.description or kind
     if status == 429:
         text = f"rate limit exceeded ({error.description})"
-    response = error_response(status, kind, text, field)
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+    response = error_response(status, kind, text, field, **headers)
     valid_methods = getattr(error, "valid_methods", None)
     if status == 405 and valid_methods:
         response.headers["Allow"] = ", ".join(valid_methods)

@@ -12,12 +12,14 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from api.extensions import state
 from wagehood.errors import AuthError
 from wagehood.service import auth
 from wagehood.service.auth import Principal
+from wagehood.storage import keys as redis_keys
+from wagehood.storage.redis_store import translate_errors
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,8 @@ PERMISSIONS = {
 }
 TOKEN_QUERY_ENDPOINTS = frozenset({"ws.realtime"})
 READ_METHODS = frozenset({"GET", "HEAD"})
+AUTH_FAILURE_LIMIT = 100  # failed authentications per client address and window
+AUTH_FAILURE_WINDOW = 60
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
 
@@ -58,13 +62,42 @@ def authenticate_request() -> None:
     endpoint = request.endpoint
     if endpoint is None or endpoint in PUBLIC or request.method == "OPTIONS":
         return
-    credential, kind = _credential(endpoint)
     app_state = state()
-    principal = auth.authenticate(app_state.store, app_state.settings, credential)
+    _refuse_repeated_failures()
+    try:
+        credential, kind = _credential(endpoint)
+        principal = auth.authenticate(app_state.store, app_state.settings, credential)
+    except AuthError:
+        _count_failure()
+        raise
     needed = PERMISSIONS.get(endpoint) or ("read" if request.method in READ_METHODS else "write")
     auth.require(principal, needed)
     g.principal = principal
     g.credential_kind = kind
+
+
+def _failures_key() -> str:
+    return f"{redis_keys.AUTH_FAILURES}:{request.remote_addr}"
+
+
+def _refuse_repeated_failures() -> None:
+    """429 for an address that failed authentication too often in the current window."""
+    limit = current_app.config.get("AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT)
+    with translate_errors():
+        failures = int(state().store.client.get(_failures_key()) or 0)
+    if failures >= limit:
+        raise TooManyRequests(
+            f"{limit} failed authentications per {AUTH_FAILURE_WINDOW} s from this address",
+            retry_after=AUTH_FAILURE_WINDOW,
+        )
+
+
+def _count_failure() -> None:
+    with translate_errors():
+        pipe = state().store.client.pipeline(transaction=False)
+        pipe.incr(_failures_key())
+        pipe.expire(_failures_key(), AUTH_FAILURE_WINDOW, nx=True)
+        pipe.execute()
 
 
 def _credential(endpoint: str) -> tuple[str, str]:
