@@ -40,10 +40,12 @@ def format_option(func: Any) -> Any:
 
 def cell(value: Any) -> str:
     """Render one value for csv and table output (empty for missing values)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if type(value) is float:  # the hot case (replay prints ~20 floats a row): test it first
+        return "" if math.isnan(value) else repr(value)
+    if value is None:
         return ""
     if isinstance(value, float):
-        return repr(value)
+        return "" if math.isnan(value) else repr(value)
     if isinstance(value, list | tuple):
         return ",".join(cell(v) for v in value)
     if isinstance(value, dict):
