@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from wagehood.errors import TemporaryError
+from wagehood.service import alert_rules
 from wagehood.service.pipeline import BarRef, PipelineContext, decode_snapshot, group_refs
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit
@@ -51,6 +52,7 @@ def _plan(
 ) -> tuple[list[Commit], list[list[Signal]]]:
     states = ctx.store.hgetall_many([keys.strategy_state(s, tf) for (s, tf), _ in items])
     lookback = ctx.config.strategy_set.lookback
+    alerts = alert_rules.load_plan(ctx.store)
     reads: list[tuple[str, tuple[Any, ...]]] = []
     for ((symbol, tf), end), state in zip(items, states, strict=True):
         stop = keys.bar_id(end) if end is not None else "+"
@@ -60,7 +62,7 @@ def _plan(
             reads.append(
                 (
                     "xrevrange",
-                    (keys.bars(symbol, tf), keys.bar_id(int(last)), "-", max(lookback - 1, 1)),
+                    (keys.bars(symbol, tf), keys.bar_id(int(last)), "-", max(lookback - 1, 2)),
                 )
             )
             reads.append(("xrange", (keys.bars(symbol, tf), f"({keys.bar_id(int(last))}", stop)))
@@ -74,7 +76,9 @@ def _plan(
         new = results[2 * index + 1]
         history = [decode_snapshot(symbol, tf, i, f) for i, f in [*reversed(before), *new]]
         signals = _evaluate_new(ctx, history, len(new))
-        commits.append(_commit(symbol, tf, state, history[-len(new) :] if new else [], signals))
+        commit = _commit(symbol, tf, state, history[-len(new) :] if new else [], signals)
+        alert_rules.add_to_commit(alerts, commit, state, history, signals, new=len(new))
+        commits.append(commit)
         all_signals.append(signals)
     return commits, all_signals
 
