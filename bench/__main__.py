@@ -14,12 +14,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import indicators
+from bench import api, fanout, footprint, indicators, pipeline, scaling
 
 Scenario = Callable[[bool], dict[str, Any]]
 
 SCENARIOS: dict[str, Scenario] = {
     "indicators": indicators.run,
+    "pipeline": pipeline.run,
+    "api": api.run,
+    "websocket": fanout.run,
+    "footprint": footprint.run,
+    "scaling": scaling.run,
 }
 
 ROOT = Path(__file__).resolve().parent.parent
