@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 CONFIG_CHECK_SECONDS = 1.0
 
-app = Celery("wagehood", include=["workers.tasks", "workers.exports"])
+app = Celery("wagehood", include=["workers.tasks", "workers.exports", "workers.delivery"])
 app.config_from_object("celeryconfig")
 
 
