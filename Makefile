@@ -8,7 +8,7 @@ STAMP := $(VENV)/.install-stamp
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test test-long check format bench bench-quick clean
+.PHONY: help install browser run test test-long check format bench bench-quick clean
 
 help: ## Show the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,13 +24,28 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP) ## Create or refresh the virtualenv (fast when nothing changed)
 
+BROWSER_PACKAGES := chromium chromium-driver
+browser: ## Install Debian's chromium + chromedriver for the dashboard tests (as root; else they skip)
+	@if command -v chromium > /dev/null && command -v chromedriver > /dev/null; then :; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get > /dev/null; then \
+		echo "dashboard browser tests will skip: no chromium/chromedriver and not root with apt-get"; \
+	else \
+		echo "installing $(BROWSER_PACKAGES) for the dashboard's browser tests ..."; \
+		mkdir -p $(VENV); \
+		export DEBIAN_FRONTEND=noninteractive; \
+		{ apt-get install -y -q $(BROWSER_PACKAGES) > $(VENV)/browser-install.log 2>&1 \
+			|| { apt-get update -q && apt-get install -y -q $(BROWSER_PACKAGES); } \
+			>> $(VENV)/browser-install.log 2>&1; } \
+		|| echo "could not install $(BROWSER_PACKAGES) (see $(VENV)/browser-install.log); browser tests will skip"; \
+	fi
+
 run: install ## Start Redis (if needed), an API key, and web, worker, beat and flower
 	@$(BIN)/wagehood admin service start-all
 
-test: install ## Run the whole test suite (real Redis, real workers)
+test: install browser ## Run the whole test suite (real Redis, real workers)
 	@$(BIN)/python -m pytest
 
-test-long: install ## Run the long soak, chaos and load tests too
+test-long: install browser ## Run the long soak, chaos and load tests too
 	@WAGEHOOD_LONG=1 $(BIN)/python -m pytest -m "slow or not slow"
 
 check: install ## Format check, lint, types and the import contract (what CI runs)
