@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from api import auth, config, data, docs, export, indicators, monitor, signals, ws
+from api import auth, config, dashboard, data, docs, export, indicators, monitor, signals, ws
 from api.errors import register_errorhandlers
 from api.extensions import ApiState, celery_client
 from api.hub import QUEUE_SIZE, Hub
@@ -92,4 +92,5 @@ def register_blueprints(app: Flask) -> None:
         api.register_blueprint(blueprint)
     app.register_blueprint(ws.bp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(dashboard.bp)
     app.extensions["wagehood_api"] = api

@@ -32,6 +32,8 @@ PUBLIC = frozenset(
         "api-docs.openapi_json",
         "docs.page",
         "docs.asset",
+        "dashboard.page",  # the page and its assets hold no data: it all comes from the API
+        "dashboard.asset",
         "static",
     }
 )
