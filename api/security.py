@@ -50,6 +50,11 @@ AUTH_FAILURE_LIMIT = 100  # failed authentications per client address and window
 AUTH_FAILURE_WINDOW = 60
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+# The dashboard: its own scripts, styles, fetch and WebSocket only; no inline code, no forms.
+DASHBOARD_CSP = DOCS_CSP + "; base-uri 'none'; form-action 'none'"
+PAGE_CSP = dict.fromkeys(("docs.page", "docs.asset"), DOCS_CSP) | dict.fromkeys(
+    ("dashboard.page", "dashboard.asset"), DASHBOARD_CSP
+)
 
 
 def limit_request_size() -> None:
@@ -167,8 +172,7 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("Referrer-Policy", "no-referrer")
-    docs = request.endpoint in {"docs.page", "docs.asset"}
-    headers.setdefault("Content-Security-Policy", DOCS_CSP if docs else API_CSP)
+    headers.setdefault("Content-Security-Policy", PAGE_CSP.get(request.endpoint or "", API_CSP))
     if request.endpoint not in PUBLIC:
         headers.setdefault("Cache-Control", "no-store")
     _cors(response)
