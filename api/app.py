@@ -8,7 +8,19 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from api import auth, config, dashboard, data, docs, export, indicators, monitor, signals, ws
+from api import (
+    alerts,
+    auth,
+    config,
+    dashboard,
+    data,
+    docs,
+    export,
+    indicators,
+    monitor,
+    signals,
+    ws,
+)
 from api.errors import register_errorhandlers
 from api.extensions import ApiState, celery_client
 from api.hub import QUEUE_SIZE, Hub
@@ -88,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         monitor.blp,
         monitor.metrics_blp,
         auth.blp,
+        alerts.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(ws.bp)
