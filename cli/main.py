@@ -77,10 +77,11 @@ def cli(ctx: click.Context, /, debug: bool, **overrides: Any) -> None:
 
 def _register() -> None:
     # Subcommands register after the root exists.
-    from cli import admin, completion, config, data, monitor, replay  # noqa: PLC0415
+    from cli import admin, alerts, completion, config, data, monitor, replay  # noqa: PLC0415
 
     for command in (data.data, config.config, monitor.monitor, admin.admin, replay.replay):
         cli.add_command(command)
+    cli.add_command(alerts.alerts)
     cli.add_command(completion.completion)
 
 
