@@ -25,8 +25,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
 from wagehood import __version__
 from wagehood.alerts import payloads, retry, signing
 from wagehood.alerts.channels import Channel, build_channel
@@ -43,6 +41,7 @@ EVENT_TTL = 7 * 86400
 MAX_CHANNELS = 50
 MAX_LOG = 1000
 MAX_DEAD = 10_000
+STUCK_SECONDS = 900
 Enqueue = Callable[[str, str], None]
 
 
@@ -211,6 +210,8 @@ def _signed(
 
 
 def _send(settings: Settings, channel: Channel, request: tuple[bytes, dict[str, str]]) -> Result:
+    import httpx  # noqa: PLC0415 - lazily: importing httpx loads click (tests/test_imports.py)
+
     try:
         check_url(channel.url, settings.webhook_allow_private)
     except ValidationError as refused:
@@ -288,12 +289,20 @@ def dead_letters(store: RedisStore, limit: int = 100) -> list[dict[str, Any]]:
 
 
 def replay(store: RedisStore, channel: str, enqueue: Enqueue, event: str | None = None) -> int:
-    """Send the channel's dead deliveries (or just ``event``) again; return how many."""
+    """Send the channel's dead deliveries (or just ``event``) again; return how many.
+
+    Deliveries not finished for ``STUCK_SECONDS`` (longer than any backoff: their task was
+    lost, e.g. the broker refused an enqueue) are sent again too.
+    """
     get_channel(store, channel)
+    stuck_before = time.time() - STUCK_SECONDS
     picked = [
         r
         for r in delivery_log(store, channel, limit=None)
-        if r["status"] == "dead" and event in (None, r["event_id"])
+        if event in (None, r["event_id"])
+        and (
+            r["status"] == "dead" or (r["status"] != "delivered" and r["updated_at"] < stuck_before)
+        )
     ]
     for record in picked:
         _save(store, record | {"status": "pending", "attempts": 0, "error": None})
