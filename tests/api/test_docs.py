@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,10 @@ def test_docs_have_examples() -> None:
     assert len(EXAMPLES) >= 8
 
 
+@pytest.mark.skipif(
+    not (shutil.which("curl") and shutil.which("jq")),
+    reason="docs/api.md's examples need curl and jq on PATH",
+)
 @pytest.mark.usefixtures("seeded")
 def test_curl_examples_run(
     live_server: str, keys: Keys, process_env: dict[str, str], tmp_path: Path
@@ -35,6 +40,7 @@ def test_curl_examples_run(
             done = subprocess.run(
                 ["bash", "-euo", "pipefail", "-c", example],
                 env=env,
+                cwd=tmp_path,
                 capture_output=True,
                 text=True,
                 timeout=60,
