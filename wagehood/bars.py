@@ -56,7 +56,7 @@ class BarAggregator:
         """Return the state as a flat string mapping."""
         state = {"v": STATE_VERSION, "ignored": str(self.ignored)}
         if self.last_tick is not None:
-            state["last_tick"] = repr(self.last_tick)
+            state["last_tick"] = repr(float(self.last_tick))
         if self.current is not None:
             bar = self.current
             state.update(
