@@ -49,7 +49,7 @@ async function renew() {
     headers: { Authorization: `Bearer ${apiKey}` },
   });
   const body = await parse(response);
-  const expiresAt = Date.now() + body.expires_in * 1000;
+  const expiresAt = Date.now() + (body.expires_in - 1) * 1000; // the server's clock is in whole seconds
   sessionStorage.setItem(STORAGE, JSON.stringify({ token: body.access_token, expiresAt }));
   schedule(body.expires_in * REFRESH_AT * 1000, () =>
     renew().catch(() => logout('Your session could not be renewed; log in again.')),
