@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 LIVE = "SPY"
 SEEDED_SECONDS = 90 * 60
+TOKEN_TTL = 8  # seconds: short, so that every test also runs across token renewals
 ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 CHROMIUM_FLAGS = (
     "--headless",
@@ -101,7 +102,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     server.start(appendonly=False)
     settings_env = {"REDIS_URL": server.url, "WAGEHOOD_DATA_DIR": str(root / "data"),
                     "DATA_UPDATE_INTERVAL": "1", "CALCULATION_WORKERS": "1",
-                    "WATCHLIST_SYMBOLS": LIVE, "LOG_LEVEL": "info"}  # fmt: skip
+                    "WATCHLIST_SYMBOLS": LIVE, "LOG_LEVEL": "info",
+                    "JWT_TTL": str(TOKEN_TTL)}  # fmt: skip
     settings = Settings.from_env(settings_env)
     store = RedisStore.from_url(settings.redis_url, settings.redis_streams_maxlen)
     watchlist.add(store, [(LIVE, "mock")])

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.dashboard.conftest import ARTIFACTS, Live
+from tests.dashboard.conftest import ARTIFACTS, TOKEN_TTL, Live
 from tests.factories import context
 from wagehood.providers.mock import MockProvider
 from wagehood.service.pipeline import BarRef, apply_bars
@@ -244,3 +244,18 @@ def test_read_only_key_gets_a_clear_error_when_adding(browser: WebDriver, live: 
     browser.find_element("id", "logout").click()
     wait(browser, lambda: shown(browser, "login-view"), "the login view after logging out")
     assert js(browser, "return sessionStorage.getItem('wagehood.session')") is None
+
+
+def session_token(driver: WebDriver) -> str:
+    return str(js(driver, "return JSON.parse(sessionStorage.getItem('wagehood.session')).token"))
+
+
+def test_token_is_renewed_before_it_expires(browser: WebDriver, live: Live) -> None:
+    log_in(browser, live, live.write_key)
+    first, issued = session_token(browser), time.time()
+    wait(browser, lambda: session_token(browser) != first, "a renewed token", TOKEN_TTL + 2)
+    time.sleep(max(0.0, issued + TOKEN_TTL + 1 - time.time()))  # the first token has expired
+    go(browser, "#/system")
+    wait(browser, lambda: len(texts(browser, "#stats dt")) >= 5, "stats fetched with the new token")
+    assert shown(browser, "nav")
+    assert not shown(browser, "notice")
