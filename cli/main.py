@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -17,8 +18,32 @@ from wagehood.settings import Settings
 CLICK_FLOW = (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit)
 
 
+# Subcommands load on first use (click's lazy-group pattern): `wagehood replay` need not
+# import httpx, redis or jwt, which cost most of a second of start-up.
+LAZY_COMMANDS = {
+    "admin": "cli.admin:admin",
+    "alerts": "cli.alerts:alerts",
+    "completion": "cli.completion:completion",
+    "config": "cli.config:config",
+    "data": "cli.data:data",
+    "monitor": "cli.monitor:monitor",
+    "replay": "cli.replay:replay",
+}
+
+
 class WagehoodGroup(click.Group):
     """A group that turns every error into one clean line and a documented exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Return every subcommand name, loaded or not."""
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Return a subcommand, importing its module the first time it is asked for."""
+        if cmd_name in LAZY_COMMANDS and cmd_name not in self.commands:
+            module_name, attribute = LAZY_COMMANDS[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module_name), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; convert errors unless ``--debug`` was given."""
@@ -73,19 +98,6 @@ def cli(ctx: click.Context, /, debug: bool, **overrides: Any) -> None:
         ctx.obj = Settings.from_env()
     except WagehoodError as error:
         raise to_click(error) from error
-
-
-def _register() -> None:
-    # Subcommands register after the root exists.
-    from cli import admin, alerts, completion, config, data, monitor, replay  # noqa: PLC0415
-
-    for command in (data.data, config.config, monitor.monitor, admin.admin, replay.replay):
-        cli.add_command(command)
-    cli.add_command(alerts.alerts)
-    cli.add_command(completion.completion)
-
-
-_register()
 
 
 def main() -> None:

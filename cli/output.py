@@ -58,14 +58,20 @@ def write_rows(
     rows: Iterable[Sequence[Any]],
     fmt: str | None,
     out: TextIO | None = None,
+    *,
+    plain: bool = False,
 ) -> None:
-    """Write ``rows`` under ``columns`` in format ``fmt`` to ``out`` (stdout)."""
+    """Write ``rows`` under ``columns`` in format ``fmt`` to ``out`` (stdout).
+
+    ``plain`` promises that every value is a str, int, finite float or None: csv then hands
+    rows straight to the C writer (None becomes an empty field, floats their ``repr``).
+    """
     stream = out or sys.stdout
     fmt = fmt or default_format()
     if fmt == "csv":
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([cell(v) for v in row] for row in rows)
+        writer.writerows(rows if plain else ([cell(v) for v in row] for row in rows))
     elif fmt == "json":
         _write_json_array(stream, columns, rows)
     else:

@@ -29,4 +29,4 @@ def replay(
     up), or with --signals one row per signal. Default format: csv.
     """
     table = replay_file(path, symbol, timeframe, signals=signals)
-    write_rows(table.columns, table.rows, output_format or "csv")
+    write_rows(table.columns, table.rows, output_format or "csv", plain=True)

@@ -93,13 +93,17 @@ def parse_rows(lines: Iterable[str], source_name: str) -> Iterator[Row]:
     for fields in reader:
         if not fields or all(not field.strip() for field in fields):
             continue
-        where = f"{source_name}:{reader.line_num}"
         if len(fields) != width:
+            where = f"{source_name}:{reader.line_num}"
             raise DataError(f"{where}: expected {width} fields, found {len(fields)}")
-        row = _row(fields, time_index, value_indexes, where)
+        try:
+            row = _row(fields, time_index, value_indexes)
+        except _RowError as error:  # the location is formatted only for a bad row
+            raise DataError(f"{source_name}:{reader.line_num}: {error}") from None
         if previous is not None and row.time <= previous:
             raise DataError(
-                f"{where}: time {fields[time_index].strip()!r} is not after the row before"
+                f"{source_name}:{reader.line_num}: time {fields[time_index].strip()!r} "
+                "is not after the row before"
             )
         previous = row.time
         yield row
@@ -165,47 +169,42 @@ def _columns(header: Sequence[str], source_name: str) -> tuple[int, list[int]]:
     return time_index, [names.index(name) for name in VALUE_COLUMNS]
 
 
-def _row(fields: Sequence[str], time_index: int, value_indexes: list[int], where: str) -> Row:
+class _RowError(ValueError):
+    """What is wrong with one row; ``parse_rows`` adds the file and line."""
+
+
+def _row(fields: Sequence[str], time_index: int, value_indexes: list[int]) -> Row:
     raw_time = fields[time_index].strip()
     try:
         time = parse_time(raw_time)
     except (ValueError, OverflowError):
-        raise DataError(f"{where}: time {raw_time!r} is not a date or epoch seconds") from None
+        raise _RowError(f"time {raw_time!r} is not a date or epoch seconds") from None
     values = [
-        _number(fields[index], name, where)
+        _number(fields[index], name)
         for index, name in zip(value_indexes, VALUE_COLUMNS, strict=True)
     ]
     open_, high, low, close, volume = values
     if high < low:
-        raise DataError(f"{where}: high {high} is below low {low}")
+        raise _RowError(f"high {high} is below low {low}")
     return Row(time, open_, high, low, close, volume)
 
 
-def _number(text: str, name: str, where: str) -> float:
+def _number(text: str, name: str) -> float:
     raw = text.strip()
     if raw == "" and name == "volume":
         return 0.0
     try:
         value = float(raw)
     except ValueError:
-        raise DataError(f"{where}: {name} {raw!r} is not a number") from None
+        raise _RowError(f"{name} {raw!r} is not a number") from None
     if not math.isfinite(value):
-        raise DataError(f"{where}: {name} {raw!r} is not a finite number")
+        raise _RowError(f"{name} {raw!r} is not a finite number")
     if name == "volume" and value < 0:
-        raise DataError(f"{where}: volume {raw!r} is negative")
+        raise _RowError(f"volume {raw!r} is negative")
     if name != "volume" and value <= 0:
-        raise DataError(f"{where}: {name} {raw!r} must be positive")
+        raise _RowError(f"{name} {raw!r} must be positive")
     return value
 
 
 def _bar(symbol: str, timeframe: Timeframe, row: Row) -> Bar:
-    return Bar(
-        symbol=symbol,
-        timeframe=timeframe,
-        time=row.time,
-        open=row.open,
-        high=row.high,
-        low=row.low,
-        close=row.close,
-        volume=row.volume,
-    )
+    return Bar(symbol, timeframe, row.time, row.open, row.high, row.low, row.close, row.volume)

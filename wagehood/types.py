@@ -6,6 +6,7 @@ Times are integer or float seconds since the Unix epoch, always UTC.
 from __future__ import annotations
 
 import re
+import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -170,6 +171,7 @@ class Signal:
 
 def iso_time(time: float) -> str:
     """Format epoch seconds as ISO 8601 UTC with a ``Z`` suffix."""
+    if not time % 1:  # whole seconds (every bar): strftime is several times faster
+        return _time.strftime("%Y-%m-%dT%H:%M:%SZ", _time.gmtime(time))
     moment = datetime.fromtimestamp(time, tz=UTC)
-    text = moment.isoformat(timespec="milliseconds" if time % 1 else "seconds")
-    return text.replace("+00:00", "Z")
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
