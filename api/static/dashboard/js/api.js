@@ -130,7 +130,7 @@ async function parse(response) {
 // A sentence for the user, saying what went wrong and what to do.
 export function explain(error, doing) {
   if (!(error instanceof ApiError)) return `Could not ${doing}: ${error.message || error}`;
-  if (error.status === 403) return `Could not ${doing}: your API key lacks the permission (${error.message}).`;
+  if (error.status === 403) return `Could not ${doing}: ${error.message.replace(/\.?$/, '.')}`;
   if (error.status === 429) return `Could not ${doing}: too many requests, try again shortly.`;
   if (error.status === 503) return `Could not ${doing}: the service is unavailable (${error.message}).`;
   return `Could not ${doing}: ${error.message}`;

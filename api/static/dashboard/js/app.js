@@ -12,7 +12,9 @@ const $ = (id) => document.getElementById(id);
 let session = null; // {live, watchlist, symbol, system, lifetime}
 
 function show(name) {
+  const changed = $(`${name}-view`).hidden;
   for (const view of VIEWS) $(`${view}-view`).hidden = view !== name;
+  if (changed && name !== 'login') $(`${name}-title`).focus(); // say where we are
   for (const link of document.querySelectorAll('#nav a')) {
     if (link.dataset.view === name) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
