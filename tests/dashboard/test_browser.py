@@ -118,7 +118,7 @@ def clean_console(browser: WebDriver) -> Iterator[None]:
 
 
 def test_nothing_is_shown_before_login_and_a_wrong_key_is_refused(
-    browser: WebDriver, live: Live
+    browser: WebDriver, live: Live, artifacts: Path
 ) -> None:
     fresh(browser, live, "#/symbol/SPY/1m")
     wait(browser, lambda: shown(browser, "login-view"), "the login view")
@@ -130,6 +130,7 @@ def test_nothing_is_shown_before_login_and_a_wrong_key_is_refused(
     message = wait(browser, lambda: browser.find_element("id", "login-error").text, "an error")
     assert "not accepted" in message
     assert not shown(browser, "watchlist-view")
+    browser.save_screenshot(str(artifacts / "login-refused.png"))
 
 
 def test_watchlist_updates_live(browser: WebDriver, live: Live, artifacts: Path) -> None:
@@ -234,13 +235,16 @@ def test_system_view_shows_health_alerts_and_stats(
     browser.save_screenshot(str(artifacts / "system.png"))
 
 
-def test_read_only_key_gets_a_clear_error_when_adding(browser: WebDriver, live: Live) -> None:
+def test_read_only_key_gets_a_clear_error_when_adding(
+    browser: WebDriver, live: Live, artifacts: Path
+) -> None:
     log_in(browser, live, live.read_key)
     browser.find_element("id", "add-symbol").send_keys("QQQ")
     browser.find_element("css selector", "#add-form button[type=submit]").click()
     wait(browser, lambda: shown(browser, "notice"), "an error message")
     assert "permission" in browser.find_element("id", "notice-text").text
     assert row(browser, "QQQ") is None
+    browser.save_screenshot(str(artifacts / "read-only-add.png"))
     browser.find_element("id", "logout").click()
     wait(browser, lambda: shown(browser, "login-view"), "the login view after logging out")
     assert js(browser, "return sessionStorage.getItem('wagehood.session')") is None
