@@ -107,6 +107,14 @@ class System:
         self.procs[name] = proc
         return proc
 
+    def supervise(self) -> list[str]:
+        """Restart any process that exited (what systemd or Kubernetes would do)."""
+        dead = [name for name, proc in self.procs.items() if proc.process.poll() is not None]
+        for name in dead:
+            self.procs[name].stop()
+            self.start_process(name)
+        return dead
+
     def stop(self) -> None:
         """Stop every process we started, then Redis."""
         for proc in self.procs.values():
@@ -156,4 +164,9 @@ class System:
             times = [self.store.client.hget(f"wh:{{{s}}}:live", "time") for s in self.symbols]
             return all(t is not None and now - float(t) < limit for t in times)
 
-        wait_for(fresh, timeout, "every symbol to be fresh", interval=0.5)
+        try:
+            wait_for(fresh, timeout, "every symbol to be fresh", interval=0.5)
+        except AssertionError as error:
+            times = [self.store.client.hget(f"wh:{{{s}}}:live", "time") for s in self.symbols]
+            ages = {s: t and round(time.time() - float(t)) for s, t in zip(self.symbols, times)}
+            raise AssertionError(f"{error}: ages {ages}, alerts {self.alert_ids()}") from None
