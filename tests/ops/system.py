@@ -144,7 +144,7 @@ class System:
 
     def logs(self) -> str:
         """Return every process log and Redis's log, concatenated."""
-        paths = list(self.root.glob("*.log")) + [self.root / "redis" / "redis.log"]
+        paths = [*self.root.glob("*.log"), self.root / "redis" / "redis.log"]
         return "\n".join(p.read_text(errors="replace") for p in paths if p.exists())
 
     def json_lines(self, name: str) -> list[dict[str, Any]]:
@@ -168,5 +168,8 @@ class System:
             wait_for(fresh, timeout, "every symbol to be fresh", interval=0.5)
         except AssertionError as error:
             times = [self.store.client.hget(f"wh:{{{s}}}:live", "time") for s in self.symbols]
-            ages = {s: t and round(time.time() - float(t)) for s, t in zip(self.symbols, times)}
+            ages = {
+                s: t and round(time.time() - float(t))
+                for s, t in zip(self.symbols, times, strict=True)
+            }
             raise AssertionError(f"{error}: ages {ages}, alerts {self.alert_ids()}") from None

@@ -32,7 +32,6 @@ from tests.factories import context
 from tests.ops.system import System
 from tests.processes import wait_for
 from tests.workers.test_chaos import assert_state_equals_replay, stored_snapshots
-from wagehood.storage import keys
 from wagehood.types import SYMBOL_PATTERN, Timeframe
 
 MOCK = ["F001", "F002", "F003"]
@@ -141,7 +140,7 @@ def test_faults_degrade_alert_and_recover_to_the_replayed_state(
         ALPACA_DATA_URL=server.url_for("/"), PROVIDER_TIMEOUT="1",
     )  # fmt: skip
     try:
-        system.start({s: "alpaca" for s in ALPACA})
+        system.start(dict.fromkeys(ALPACA, "alpaca"))
         system.wait_fresh(60)
         wait_for(lambda: system.health()["status"] == "ok", 30, "health ok", 1)
         assert _cli_health(system).returncode == 0
