@@ -27,6 +27,9 @@ SCENARIOS: dict[str, Scenario] = {
     "scaling": scaling.run,
 }
 
+# --quick (make bench-quick, under two minutes) runs these unless --only says otherwise.
+QUICK = ("indicators", "pipeline", "api", "websocket")
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -96,8 +99,10 @@ def run_scenario(name: str, quick: bool, command: str) -> dict[str, Any]:
     print(render_table(result["columns"], result["rows"]))
     for note in result.get("notes", []):
         print(f"  {note}")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    # Quick runs keep their own folder so they never overwrite a full run's results.
+    folder = RESULTS / "quick" if quick else RESULTS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
@@ -153,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(SCENARIOS), action="append", help="run NAME only")
     args = parser.parse_args(argv)
     command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
-    names = args.only or list(SCENARIOS)
+    names = args.only or list(QUICK if args.quick else SCENARIOS)
     results = [run_scenario(name, args.quick, command.strip()) for name in names]
     if args.write_docs:
         write_docs(results)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -195,6 +196,7 @@ class Cluster:
         self.stop_all()
         self.client.close()
         self.redis_server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def __enter__(self) -> Cluster:
         return self

@@ -45,6 +45,8 @@ def _client(spec: dict[str, Any], index: int, out: dict[str, Any]) -> None:
         if opcode == websocket.ABNF.OPCODE_CLOSE:
             closed = True
             break
+        if opcode != websocket.ABNF.OPCODE_TEXT:
+            continue  # ping/pong control frames
         arrival = time.time()
         frame = json.loads(data)
         if frame.get("type") == "bar":
