@@ -26,8 +26,8 @@ def title(event: Mapping[str, Any]) -> str:
 
 
 def generic(event: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the generic body: the event itself."""
-    return dict(event)
+    """Return the generic body: the event itself and a one-line ``summary``."""
+    return dict(event) | {"summary": title(event)}
 
 
 def discord(event: Mapping[str, Any]) -> dict[str, Any]:
