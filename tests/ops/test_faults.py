@@ -150,7 +150,7 @@ def test_faults_degrade_alert_and_recover_to_the_replayed_state(
         _redis_restart(system)
         system.wait_fresh(90)
         wait_for(lambda: not system.alert_ids(), 120, "every alert to clear", interval=2)
-        assert system.health()["status"] == "ok"
+        wait_for(lambda: system.health()["status"] == "ok", 30, "health ok again", 1)
         _assert_history_shows_raise_and_clear(system)
         _assert_only_watched_symbols_stored(system)
         system.procs["beat"].stop()
