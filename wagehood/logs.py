@@ -142,9 +142,24 @@ def dict_config(level: str, fmt: str, loggers: Iterable[str] = ()) -> dict[str, 
         },
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         "loggers": {
-            name: {"level": level.upper(), "handlers": [], "propagate": True} for name in loggers
+            # Celery's own "received"/"succeeded: <return value>" lines repeat every task's
+            # arguments; workers.observability logs one line per task instead, so these
+            # speak only at DEBUG.
+            **{key: {"level": max_level(level, "WARNING")} for key in CHATTY},
+            **{
+                name: {"level": level.upper(), "handlers": [], "propagate": True}
+                for name in loggers
+            },
         },
     }
+
+
+CHATTY = ("celery.app.trace", "celery.worker.strategy")
+
+
+def max_level(level: str, floor: str) -> str:
+    """Return ``level`` unless it is DEBUG, else keep full detail (DEBUG)."""
+    return "DEBUG" if level.upper() == "DEBUG" else floor
 
 
 def configure(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:

@@ -28,6 +28,24 @@ def _descendants(pid: int) -> set[int]:
     return children
 
 
+def _celery_worker(root: int) -> int | None:
+    """Return the PID of the celery worker whose parent is the supervisor."""
+    for pid in _descendants(root):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+            parent_cmd = Path(f"/proc/{parent}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if (
+            b"worker" in cmdline
+            and any(b"celery" in part for part in cmdline)
+            and b"supervise" in parent_cmd
+        ):
+            return pid
+    return None
+
+
 def _alive(pids: set[int]) -> set[int]:
     alive = set()
     for pid in pids:
@@ -86,6 +104,16 @@ def test_start_all_serves_the_default_watchlist_and_ctrl_c_stops_everything(
             "SPY to update",
         )
         assert httpx.get(f"http://127.0.0.1:{flower_port}/", timeout=5).status_code in (200, 401)
+        # a worker that dies (e.g. kombu giving up when Redis vanishes) is restarted
+        worker = _celery_worker(proc.pid)
+        os.kill(worker, signal.SIGKILL)
+        wait_for(lambda: _celery_worker(proc.pid) not in (None, worker), 30, "a new worker")
+        after = client.get("/realtime/data/latest/SPY").json()["time"]
+        wait_for(
+            lambda: client.get("/realtime/data/latest/SPY").json()["time"] > after,
+            30,
+            "SPY to update again",
+        )
         children = _descendants(proc.pid)
         assert len(children) >= 4
 

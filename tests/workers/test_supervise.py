@@ -1,0 +1,52 @@
+"""The supervisor the Procfile's worker line runs under restarts a dead worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.processes import wait_for
+
+SUPERVISE = [sys.executable, "-m", "workers.supervise"]
+
+
+def test_a_child_that_dies_is_restarted_and_sigterm_stops_both(tmp_path: Path) -> None:
+    starts = tmp_path / "starts"
+    child = (
+        f"import time; open({str(starts)!r}, 'a').write('x'); time.sleep(0.3); raise SystemExit(3)"
+    )
+    proc = subprocess.Popen([*SUPERVISE, "--", sys.executable, "-c", child], stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: starts.exists() and len(starts.read_text()) >= 2, 20, "a restart")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert b"exited with 3; restarting" in proc.stderr.read()
+
+
+def test_sigterm_reaches_a_long_running_child(tmp_path: Path) -> None:
+    done = tmp_path / "done"
+    child = (
+        "import signal, sys, time\n"
+        f"signal.signal(signal.SIGTERM, lambda *a: (open({str(done)!r}, 'w').write('ok'), sys.exit(0)))\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([*SUPERVISE, "--", sys.executable, "-c", child])
+    try:
+        wait_for(lambda: len(_children(proc.pid)) == 1, 10, "the child to start")
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        assert done.read_text() == "ok"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
