@@ -15,6 +15,8 @@ from wagehood.settings import Settings
 DISPATCH_TASK = "wagehood.dispatch_ticks"
 ALERTS_TASK = "wagehood.evaluate_alerts"
 ALERTS_EVERY = 5.0
+OUTBOX_TASK = "wagehood.drain_outbox"
+OUTBOX_EVERY = 30.0  # a safety net: evaluation drains the outbox itself after each commit
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -30,5 +32,10 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": ALERTS_TASK,
             "schedule": ALERTS_EVERY,
             "options": {"expires": ALERTS_EVERY},
+        },
+        "drain-outbox": {
+            "task": OUTBOX_TASK,
+            "schedule": OUTBOX_EVERY,
+            "options": {"expires": OUTBOX_EVERY},
         },
     }
