@@ -28,7 +28,9 @@ blp = Blueprint(
 )
 DELIVER_TASK = "wagehood.deliver_event"
 TIMEFRAMES = [tf.value for tf in Timeframe]
-Names = fields.List(fields.String(validate=validate.Length(1, 60)), validate=validate.Length(0, 200))
+Names = fields.List(
+    fields.String(validate=validate.Length(1, 60)), validate=validate.Length(0, 200)
+)
 
 
 class RuleUpdateSchema(Schema):
@@ -292,4 +294,3 @@ def deadletters(args: dict[str, Any]) -> dict[str, Any]:
     """Return deliveries that failed for good, newest first."""
     entries = delivery.dead_letters(state().store, args["limit"])
     return {"count": len(entries), "deadletters": entries}
-

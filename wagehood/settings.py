@@ -225,7 +225,9 @@ class Settings:
     )
     webhook_timeout: float = field(
         default=5.0,
-        metadata=_env("WEBHOOK_TIMEOUT", _positive_float, "Seconds before a webhook delivery fails"),
+        metadata=_env(
+            "WEBHOOK_TIMEOUT", _positive_float, "Seconds before a webhook delivery fails"
+        ),
     )
     webhook_max_attempts: int = field(
         default=5,
