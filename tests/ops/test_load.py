@@ -1,8 +1,8 @@
 """Load: the Procfile's web, worker and beat under 100 symbols, 50 WebSocket clients and REST.
 
-``make test`` runs 30 s (not 60): on a 2-core CI machine the same cores run Redis, gunicorn,
-two worker processes, beat and, in this test process, 50 WebSocket reader threads and the
-REST load, and the whole suite must stay under ~10 minutes. WAGEHOOD_LONG=1 runs 5 minutes.
+``make test`` runs 60 s; WAGEHOOD_LONG=1 runs 5 minutes. On a 2-core machine the same cores
+run Redis, gunicorn, two worker processes, beat and, in this test process, 50 WebSocket
+reader threads and the REST load.
 Every symbol must stay fresh, every client must see every update of its symbols (compared
 with the updates stream: no gap, no duplicate), no request may fail with a 5xx, RSS must stay
 flat, and /stats, /metrics and the worker logs must agree.
@@ -29,7 +29,7 @@ from wagehood.service import auth
 from wagehood.storage import keys
 
 LONG = bool(os.environ.get("WAGEHOOD_LONG"))
-DURATION = 300.0 if LONG else 30.0
+DURATION = 300.0 if LONG else 60.0
 CLIENTS = 50
 FULL_CLIENTS = 2  # subscribed to all 100 symbols; the others to 2 symbols each
 REST_THREADS = 3
