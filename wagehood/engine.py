@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from wagehood.errors import ValidationError
 from wagehood.indicators.registry import IndicatorSet
@@ -52,6 +52,8 @@ class Engine:
     indicators: IndicatorSet
     bars_processed: int = 0
     last_bar_time: int | None = None
+    # The state this engine was loaded from, if any (``state_changes`` diffs against it).
+    saved: Mapping[str, str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def new(cls, symbol: str, timeframe: Timeframe, specs: Mapping[str, str]) -> Engine:
@@ -85,22 +87,34 @@ class Engine:
         }
         if self.last_bar_time is not None:
             state["last_bar_time"] = str(self.last_bar_time)
-        state.update({_PREFIX + key: value for key, value in self.indicators.to_state().items()})
+        state.update(self.indicators.to_state(_PREFIX))
         return state
+
+    def state_changes(self) -> dict[str, str]:
+        """Return the entries of ``to_state()`` that differ from the state it was loaded from.
+
+        Writing these over the loaded hash gives exactly ``to_state()`` (plus any stale
+        fields the hash had, which ``from_state`` ignores as before). An engine not loaded
+        with ``from_state`` returns its whole state.
+        """
+        state = self.to_state()
+        saved = self.saved
+        if saved is None:
+            return state
+        return {key: value for key, value in state.items() if saved.get(key) != value}
 
     @classmethod
     def from_state(cls, symbol: str, timeframe: Timeframe, state: Mapping[str, str]) -> Engine:
-        """Rebuild an engine from ``to_state()`` output."""
+        """Rebuild an engine from ``to_state()`` output (kept as ``saved``)."""
         specs = json.loads(state["specs"])
-        prefix = len(_PREFIX)
-        indicator_state = {k[prefix:]: v for k, v in state.items() if k.startswith(_PREFIX)}
         last = state.get("last_bar_time")
         return cls(
             symbol,
             timeframe,
-            IndicatorSet.from_state(specs, indicator_state),
+            IndicatorSet.from_state(specs, state, _PREFIX),
             int(state.get("bars_processed", "0")),
             int(last) if last is not None else None,
+            state,
         )
 
 

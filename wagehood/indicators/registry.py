@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any, Self
 
 from wagehood.errors import ValidationError
@@ -177,8 +178,12 @@ class IndicatorSet:
     """
 
     def __init__(self, specs: Mapping[str, str]) -> None:
+        plan = _blueprint(tuple(specs.items()))
+        self._setup(specs, {name: kind(*args) for name, kind, args, _ in plan})
+
+    def _setup(self, specs: Mapping[str, str], indicators: dict[str, Indicator]) -> None:
         self.specs: dict[str, str] = dict(specs)
-        self.indicators: dict[str, Indicator] = {name: build(s) for name, s in specs.items()}
+        self.indicators: dict[str, Indicator] = indicators
         self._columns = tuple(
             name + suffix
             for name, indicator in self.indicators.items()
@@ -240,31 +245,65 @@ class IndicatorSet:
         """Return what ``update(bar)`` would return, leaving this set unchanged."""
         return type(self).from_state(self.specs, self.to_state()).update(bar)
 
-    def to_state(self) -> dict[str, str]:
-        """Return every indicator's state, each under the prefix ``"<name>."``."""
+    def to_state(self, prefix: str = "") -> dict[str, str]:
+        """Return every indicator's state, each under ``prefix + "<name>."``."""
         state: dict[str, str] = {}
         for name, indicator in self.indicators.items():
+            head = f"{prefix}{name}."
             for key, value in indicator.to_state().items():
-                state[f"{name}.{key}"] = value
+                state[head + key] = value
         return state
 
     @classmethod
-    def from_state(cls, specs: Mapping[str, str], state: Mapping[str, str]) -> Self:
-        """Rebuild a set from its specs and ``to_state()`` output.
+    def from_state(
+        cls, specs: Mapping[str, str], state: Mapping[str, str], prefix: str = ""
+    ) -> Self:
+        """Rebuild a set from its specs and ``to_state(prefix)`` output.
+
+        Each indicator is restored from its own entries, found in one pass over ``state``;
+        no fresh indicator is built (the expected ``repr`` of each spec is cached).
 
         Raises:
             ValueError: The state is missing an indicator or was saved for other parameters.
         """
-        restored = cls(specs)
-        for name, fresh in restored.indicators.items():
+        groups = _group(state, prefix)
+        indicators: dict[str, Indicator] = {}
+        for name, kind, _, expected in _blueprint(tuple(specs.items())):
+            part = groups.get(name, {}) if "." not in name else substate(state, f"{prefix}{name}.")
             try:
-                indicator = type(fresh).from_state(substate(state, name + "."))
+                indicator = kind.from_state(part)
             except KeyError as error:
                 raise ValueError(f"state of {name!r} lacks the field {error}") from error
             except ValueError as error:
                 raise ValueError(f"state of {name!r}: {error}") from error
-            if repr(indicator) != repr(fresh):
-                raise ValueError(f"state of {name!r} is {indicator!r}, spec is {fresh!r}")
-            restored.indicators[name] = indicator
-        restored._make_plan()
+            if repr(indicator) != expected:
+                raise ValueError(f"state of {name!r} is {indicator!r}, spec is {expected}")
+            indicators[name] = indicator
+        restored = cls.__new__(cls)
+        restored._setup(specs, indicators)
         return restored
+
+
+@lru_cache(maxsize=256)
+def _blueprint(
+    specs: tuple[tuple[str, str], ...],
+) -> tuple[tuple[str, type[Any], tuple[Any, ...], str], ...]:
+    # Per spec, parsed and validated once: the class, its arguments and the repr it has.
+    plan = []
+    for name, spec in specs:
+        indicator = build(spec)
+        kind, values = parse_spec(spec)
+        plan.append((name, type(indicator), tuple(_arguments(spec, kind, values)), repr(indicator)))
+    return tuple(plan)
+
+
+def _group(state: Mapping[str, str], prefix: str) -> dict[str, dict[str, str]]:
+    # One pass: "<prefix>sma_20.window" -> groups["sma_20"]["window"].
+    size = len(prefix)
+    groups: dict[str, dict[str, str]] = {}
+    for key, value in state.items():
+        if key.startswith(prefix):
+            name, dot, rest = key[size:].partition(".")
+            if dot:
+                groups.setdefault(name, {})[rest] = value
+    return groups

@@ -159,24 +159,25 @@ def _apply_closed(
 ) -> list[BarRef]:
     refs: list[BarRef] = []
     snapshot: Snapshot | None = None
+    encoded: dict[str, str] = {}
     for bar in bars:
         applied = engine.apply(bar)
         if applied is None:
             continue
-        snapshot = applied
+        snapshot, encoded = applied, encode_snapshot(applied)
         commit.xadd.append(
             (
                 keys.bars(bar.symbol, bar.timeframe),
                 keys.bar_id(bar.time),
                 ctx.streams_maxlen,
-                encode_snapshot(applied),
+                encoded,
             )
         )
         refs.append([bar.symbol, bar.timeframe.value, bar.time])
     if snapshot is not None:
-        state = engine.to_state()
-        state["values"] = json.dumps(dict(snapshot.values))
-        state["bar"] = json.dumps(encode_snapshot(snapshot))
+        state = engine.state_changes()  # only what this bar changed
+        state["values"] = encoded["ind"]  # the values as JSON, already encoded for the stream
+        state["bar"] = json.dumps(encoded)
         commit.hset[keys.engine(engine.symbol, engine.timeframe)] = state
         commit.updates.append(("indicators", engine.symbol, indicator_frame(engine, snapshot)))
     return refs
@@ -189,11 +190,23 @@ def _load_engines(
     fingerprint = specs_fingerprint(specs)
     states = ctx.store.hgetall_many([keys.engine(s, tf) for s, tf in wanted])
     engines = {}
+    cold = []
     for (symbol, tf), state in zip(wanted, states, strict=True):
         if state and state.get("specs") == fingerprint:
             engines[(symbol, tf)] = Engine.from_state(symbol, tf, state)
         else:
-            engines[(symbol, tf)] = rewarm(ctx, symbol, tf, specs, state)
+            cold.append((symbol, tf, state))
+    # Engines seen for the first time (every symbol's first bar; their streams are empty or
+    # short) read their stored bars in one round trip for all of them. After a config change
+    # each engine reads its own, possibly long, history, so at most one is held at a time.
+    fresh = [(symbol, tf) for symbol, tf, state in cold if not state]
+    histories = ctx.store.pipeline_reads(
+        [("xrange", (keys.bars(symbol, tf), "-", "+")) for symbol, tf in fresh]
+    )
+    prefetched = dict(zip(fresh, histories, strict=True))
+    for symbol, tf, state in cold:
+        entries = prefetched.get((symbol, tf))
+        engines[(symbol, tf)] = rewarm(ctx, symbol, tf, specs, state, entries=entries)
     return engines
 
 
@@ -203,14 +216,19 @@ def rewarm(
     tf: Timeframe,
     specs: Mapping[str, str],
     state: Mapping[str, str],
+    *,
+    entries: Sequence[tuple[str, Mapping[str, str]]] | None = None,
 ) -> Engine:
     """Return an engine for ``specs`` warmed from the bars kept in the stream.
 
     Used the first time a symbol and timeframe is seen (empty stream: a fresh engine) and
-    when the indicator configuration changed (recomputed from stored history).
+    when the indicator configuration changed (recomputed from stored history). ``entries``
+    are the stream's entries if the caller already read them.
     """
     engine = Engine.new(symbol, tf, specs)
-    for entry_id, fields in ctx.store.stream_range(keys.bars(symbol, tf)):
+    if entries is None:
+        entries = ctx.store.stream_range(keys.bars(symbol, tf))
+    for entry_id, fields in entries:
         engine.apply(decode_snapshot(symbol, tf, entry_id, fields).bar)
     if state:
         engine.bars_processed = max(engine.bars_processed, int(state.get("bars_processed", "0")))

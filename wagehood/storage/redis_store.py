@@ -20,24 +20,37 @@ import redis
 from wagehood.errors import TemporaryError
 from wagehood.storage import keys
 
+# ARGV: guard field, expected version, updates maxlen, then the counts of hash writes, field
+# deletions, stream appends and update frames, then each of them in that order as
+# ``key-index n item*n`` (an append: ``key-index id maxlen n item*n``; a frame: type, symbol,
+# data). Flat arguments rather than one JSON document: nothing is encoded twice, and the
+# script does not decode a document.
 COMMIT_SCRIPT = """
 local ver = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
 if ver ~= ARGV[2] then return -1 end
-local p = cjson.decode(ARGV[3])
-for _, h in ipairs(p.hset) do
-  redis.call('HSET', KEYS[h[1]], unpack(h[2]))
+local i = 8
+for _ = 1, tonumber(ARGV[4]) do
+  local n = tonumber(ARGV[i + 1])
+  redis.call('HSET', KEYS[tonumber(ARGV[i])], unpack(ARGV, i + 2, i + 1 + n))
+  i = i + 2 + n
 end
-for _, d in ipairs(p.hdel) do
-  redis.call('HDEL', KEYS[d[1]], unpack(d[2]))
+for _ = 1, tonumber(ARGV[5]) do
+  local n = tonumber(ARGV[i + 1])
+  redis.call('HDEL', KEYS[tonumber(ARGV[i])], unpack(ARGV, i + 2, i + 1 + n))
+  i = i + 2 + n
 end
-for _, x in ipairs(p.xadd) do
-  redis.call('XADD', KEYS[x[1]], 'MAXLEN', '~', x[3], x[2], unpack(x[4]))
+for _ = 1, tonumber(ARGV[6]) do
+  local n = tonumber(ARGV[i + 3])
+  redis.call('XADD', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', ARGV[i + 2], ARGV[i + 1],
+             unpack(ARGV, i + 4, i + 3 + n))
+  i = i + 4 + n
 end
 local seq = 0
-for _, u in ipairs(p.updates) do
+for _ = 1, tonumber(ARGV[7]) do
   seq = redis.call('INCR', KEYS[3])
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', p.updates_maxlen, seq .. '-1',
-             'type', u[1], 'symbol', u[2], 'data', u[3])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-1',
+             'type', ARGV[i], 'symbol', ARGV[i + 1], 'data', ARGV[i + 2])
+  i = i + 3
 end
 local new = tonumber(ver) + 1
 redis.call('HSET', KEYS[1], ARGV[1], new)
@@ -61,8 +74,8 @@ class Commit:
         """Return whether the commit writes nothing (then it needs no guard check)."""
         return not (self.hset or self.hdel or self.xadd or self.updates)
 
-    def keys_and_payload(self, updates_maxlen: int) -> tuple[list[str], str]:
-        """Return the script's KEYS and its JSON payload."""
+    def keys_and_args(self, updates_maxlen: int) -> tuple[list[str], list[str | int]]:
+        """Return the script's KEYS and ARGV (layout above ``COMMIT_SCRIPT``)."""
         key_list = [self.guard_key, keys.UPDATES, keys.UPDATES_SEQ]
         index: dict[str, int] = {}
 
@@ -72,14 +85,19 @@ class Commit:
                 index[key] = len(key_list)
             return index[key]
 
-        payload = {
-            "hset": [[slot(k), _flatten(v)] for k, v in self.hset.items() if v],
-            "hdel": [[slot(k), v] for k, v in self.hdel.items() if v],
-            "xadd": [[slot(k), i, n, _flatten(f)] for k, i, n, f in self.xadd],
-            "updates": [[t, s, json.dumps(d, separators=(",", ":"))] for t, s, d in self.updates],
-            "updates_maxlen": updates_maxlen,
-        }
-        return key_list, json.dumps(payload, separators=(",", ":"))
+        hset = [(k, v) for k, v in self.hset.items() if v]
+        hdel = [(k, v) for k, v in self.hdel.items() if v]
+        args: list[str | int] = [self.guard_field, self.expected, updates_maxlen]
+        args += (len(hset), len(hdel), len(self.xadd), len(self.updates))
+        for key, mapping in hset:
+            args += (slot(key), 2 * len(mapping), *_flatten(mapping))
+        for key, names in hdel:
+            args += (slot(key), len(names), *names)
+        for key, entry_id, maxlen, fields in self.xadd:
+            args += (slot(key), entry_id, maxlen, 2 * len(fields), *_flatten(fields))
+        for kind, symbol, data in self.updates:
+            args += (kind, symbol, json.dumps(data, separators=(",", ":")))
+        return key_list, args
 
 
 def _flatten(mapping: Mapping[str, str]) -> list[str]:
@@ -124,12 +142,8 @@ class RedisStore:
             with translate_errors():
                 pipe = self.client.pipeline(transaction=False)
                 for commit in writes:
-                    key_list, payload = commit.keys_and_payload(self.updates_maxlen)
-                    self._commit(
-                        keys=key_list,
-                        args=[commit.guard_field, commit.expected, payload],
-                        client=pipe,
-                    )
+                    key_list, args = commit.keys_and_args(self.updates_maxlen)
+                    self._commit(keys=key_list, args=args, client=pipe)
                 results = iter(pipe.execute())
         return [commit.is_empty() or int(next(results)) >= 0 for commit in commits]
 
