@@ -2,26 +2,28 @@
 
 Deny by default: every endpoint needs a valid key or token except those in ``PUBLIC``; the
 permission needed is ``read`` for reads and ``write`` for changes unless ``PERMISSIONS`` says
-otherwise. Rate limits are counted per API key (a key's tokens share its budget) in Redis.
+otherwise. Rate limits are counted per API key (a key's tokens share its budget) in Redis
+(``api.ratelimit``: one round trip per request).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import TypeVar
 
 from flask import Flask, Response, current_app, g, request
-from flask_limiter import Limiter
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
+from api import ratelimit
 from api.extensions import state
 from wagehood.errors import AuthError
 from wagehood.service import auth
 from wagehood.service.auth import Principal
 from wagehood.storage import keys as redis_keys
-from wagehood.storage.redis_store import translate_errors
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PUBLIC = frozenset(
     {
@@ -65,46 +67,43 @@ def limit_request_size() -> None:
 
 
 def authenticate_request() -> None:
-    """Before each request: check credentials and permission unless the route is public."""
+    """Before each request: check credentials and permission unless the route is public.
+
+    The address's failed-authentication counter and the key record are read in one round
+    trip; the key record is read on every request, so a revoked key is refused at once.
+    """
     endpoint = request.endpoint
     if endpoint is None or endpoint in PUBLIC or request.method == "OPTIONS":
         return
     app_state = state()
-    _refuse_repeated_failures()
+    failures = _failure_limit()
     try:
         credential, kind = _credential(endpoint)
-        principal = auth.authenticate(app_state.store, app_state.settings, credential)
     except AuthError:
-        _count_failure()
+        _refused_too_often(lambda: auth.refuse_repeated_failures(app_state.store, failures))
+        auth.count_failure(app_state.store, failures)
         raise
+    principal = _refused_too_often(
+        lambda: auth.authenticate(app_state.store, app_state.settings, credential, failures)
+    )
     needed = PERMISSIONS.get(endpoint) or ("read" if request.method in READ_METHODS else "write")
     auth.require(principal, needed)
     g.principal = principal
     g.credential_kind = kind
 
 
-def _failures_key() -> str:
-    return f"{redis_keys.AUTH_FAILURES}:{request.remote_addr}"
-
-
-def _refuse_repeated_failures() -> None:
-    """429 for an address that failed authentication too often in the current window."""
+def _failure_limit() -> auth.FailureLimit:
     limit = current_app.config.get("AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT)
-    with translate_errors():
-        failures = int(state().store.client.get(_failures_key()) or 0)
-    if failures >= limit:
-        raise TooManyRequests(
-            f"{limit} failed authentications per {AUTH_FAILURE_WINDOW} s from this address",
-            retry_after=AUTH_FAILURE_WINDOW,
-        )
+    counter = f"{redis_keys.AUTH_FAILURES}:{request.remote_addr}"
+    return auth.FailureLimit(counter, limit, AUTH_FAILURE_WINDOW)
 
 
-def _count_failure() -> None:
-    with translate_errors():
-        pipe = state().store.client.pipeline(transaction=False)
-        pipe.incr(_failures_key())
-        pipe.expire(_failures_key(), AUTH_FAILURE_WINDOW, nx=True)
-        pipe.execute()
+def _refused_too_often(call: Callable[[], T]) -> T:
+    """429 for an address that failed authentication too often in the current window."""
+    try:
+        return call()
+    except auth.TooManyFailuresError as error:
+        raise TooManyRequests(str(error), retry_after=error.retry_after) from None
 
 
 def _credential(endpoint: str) -> tuple[str, str]:
@@ -127,43 +126,18 @@ def current_principal() -> Principal:
     return principal
 
 
-def _rate_key() -> str:
+def rate_limit_request() -> None:
+    """Before each request, after authentication: count it against the caller's limit."""
+    if _exempt():
+        return
     principal = g.get("principal")
-    return f"key:{principal.key_id}" if principal else f"ip:{request.remote_addr}"
-
-
-def _rate_limit() -> str:
-    principal = g.get("principal")
-    if principal is not None and principal.rate_limit:
-        return str(principal.rate_limit)
-    return state().settings.rate_limit_default
+    identity = f"key:{principal.key_id}" if principal else f"ip:{request.remote_addr}"
+    text = (principal.rate_limit if principal else None) or state().settings.rate_limit_default
+    ratelimit.check(state().limiter, identity, request.endpoint or "", text)
 
 
 def _exempt() -> bool:
     return request.endpoint is None or request.endpoint in PUBLIC or request.method == "OPTIONS"
-
-
-def build_limiter(app: Flask) -> Limiter:
-    """Create the rate limiter (Redis storage, per-key limits, rate-limit headers)."""
-    settings = state_settings(app)
-    limiter = Limiter(
-        _rate_key,
-        default_limits=[_rate_limit],
-        storage_uri=settings.redis_url,
-        storage_options={"socket_timeout": 3, "socket_connect_timeout": 3},
-        headers_enabled=True,
-        swallow_errors=True,
-        strategy="fixed-window",
-        key_prefix="wh:ratelimit",
-    )
-    limiter.request_filter(_exempt)
-    limiter.init_app(app)
-    return limiter
-
-
-def state_settings(app: Flask) -> Any:
-    """Return the settings of ``app`` outside a request."""
-    return app.extensions["wagehood"].settings
 
 
 def security_headers(response: Response) -> Response:
@@ -192,10 +166,11 @@ def _cors(response: Response) -> None:
     response.headers.add("Vary", "Origin")
 
 
-def register_security(app: Flask) -> Limiter:
-    """Wire authentication before the limiter (so limits are per key) and the headers after."""
+def register_security(app: Flask) -> ratelimit.RateLimiter:
+    """Wire authentication before the rate limit (so limits are per key) and the headers after."""
     app.before_request(limit_request_size)
     app.before_request(authenticate_request)
-    limiter = build_limiter(app)
+    app.before_request(rate_limit_request)
+    app.after_request(ratelimit.add_headers)
     app.after_request(security_headers)
-    return limiter
+    return ratelimit.RateLimiter(app.extensions["wagehood"].store.client)

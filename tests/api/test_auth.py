@@ -247,3 +247,16 @@ def test_unexpected_error_is_500_json_without_traceback(settings: Settings, keys
     assert response.get_json() == {
         "error": {"type": "internal_error", "message": "internal server error"}
     }
+
+
+def test_several_limits_count_together_and_the_breached_one_is_shown(
+    settings: Settings, store: RedisStore
+) -> None:
+    client = create_app(settings).test_client()
+    key = auth.create_key(store, "two", "read", rate_limit="2/minute;100/hour").key
+    url = "/api/v1/realtime/config/watchlist"
+    answers = [client.get(url, headers=_bearer(key)) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[0].headers["X-RateLimit-Limit"] == "2"
+    assert answers[1].headers["X-RateLimit-Remaining"] == "0"
+    assert 0 < int(answers[2].headers["Retry-After"]) <= 61

@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,10 @@ PERMISSIONS = ("read", "write", "admin")
 KEY_PREFIX = "wh"
 JWT_ALGORITHM = "HS256"
 _RANKS = {name: rank for rank, name in enumerate(PERMISSIONS)}
+_UNREAD: Any = object()  # "the caller did not read the key record" (None: it read nothing)
+# The generated JWT secret per store: it never changes once set (SET NX), so each process
+# reads it once instead of on every token.
+_SECRETS: weakref.WeakKeyDictionary[RedisStore, str] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,25 @@ class Principal:
             "created_at": self.created_at,
             "revoked": self.revoked,
         }
+
+
+@dataclass(frozen=True)
+class FailureLimit:
+    """Failed authentications allowed per client address and window, counted in Redis."""
+
+    counter: str  # the Redis key of this address's counter
+    limit: int
+    window: int
+
+
+class TooManyFailuresError(AuthError):
+    """The address failed authentication ``limit`` times in the current window."""
+
+    def __init__(self, failures: FailureLimit) -> None:
+        super().__init__(
+            f"{failures.limit} failed authentications per {failures.window} s from this address"
+        )
+        self.retry_after = failures.window
 
 
 @dataclass(frozen=True)
@@ -129,11 +153,16 @@ def has_keys(store: RedisStore) -> bool:
         return bool(store.client.hlen(keys.API_KEYS))
 
 
-def verify_key(store: RedisStore, key: str) -> Principal:
-    """Return the principal of a valid key or raise ``AuthError``."""
+def verify_key(store: RedisStore, key: str, record: str | None = _UNREAD) -> Principal:
+    """Return the principal of a valid key or raise ``AuthError``.
+
+    ``record`` is the key's stored record (or ``None``) when the caller already read it.
+    """
     key_id = _key_id(key)
-    with translate_errors():
-        raw = store.client.hget(keys.API_KEYS, key_id) if key_id else None
+    if record is _UNREAD:
+        with translate_errors():
+            record = store.client.hget(keys.API_KEYS, key_id) if key_id else None
+    raw = record if key_id else None
     stored = json.loads(raw)["hash"] if raw else _digest("absent")
     if not hmac.compare_digest(stored, _digest(key)) or raw is None:
         raise AuthError("invalid API key")
@@ -151,8 +180,25 @@ def issue_token(store: RedisStore, settings: Settings, principal: Principal) -> 
     return {"access_token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl}
 
 
-def verify_token(store: RedisStore, settings: Settings, token: str) -> Principal:
-    """Return the principal of a valid, unexpired token whose key is not revoked."""
+def verify_token(
+    store: RedisStore, settings: Settings, token: str, record: str | None = _UNREAD
+) -> Principal:
+    """Return the principal of a valid, unexpired token whose key is not revoked.
+
+    ``record`` is the stored record of the token's key when the caller already read it.
+    """
+    subject = token_subject(store, settings, token)
+    if record is _UNREAD:
+        with translate_errors():
+            record = store.client.hget(keys.API_KEYS, subject)
+    principal = _principal(json.loads(record)) if record else None
+    if principal is None or principal.revoked:
+        raise AuthError("the token's API key was revoked")
+    return principal
+
+
+def token_subject(store: RedisStore, settings: Settings, token: str) -> str:
+    """Return the key id a valid, unexpired token names, or raise ``AuthError``."""
     try:
         claims = jwt.decode(
             token,
@@ -164,19 +210,62 @@ def verify_token(store: RedisStore, settings: Settings, token: str) -> Principal
         raise AuthError("token expired") from None
     except jwt.InvalidTokenError:
         raise AuthError("invalid token") from None
+    return str(claims["sub"])
+
+
+def authenticate(
+    store: RedisStore,
+    settings: Settings,
+    credential: str,
+    failures: FailureLimit | None = None,
+) -> Principal:
+    """Return the principal of a key or a token (told apart by their shape).
+
+    With ``failures``, the address's failure counter is read in the same round trip as the
+    key record: an address over the limit is refused (``TooManyFailuresError``) before its
+    credential is judged, and a refused credential is counted.
+    """
+    is_key = credential.startswith(f"{KEY_PREFIX}_")
+    problem: AuthError | None = None
+    key_id: str | None = None
+    try:
+        key_id = _key_id(credential) if is_key else token_subject(store, settings, credential)
+    except AuthError as error:
+        problem = error  # judged after the failure counter
+    reads: list[tuple[str, tuple[Any, ...]]] = [("hget", (keys.API_KEYS, key_id))] if key_id else []
+    if failures is not None:
+        reads.append(("get", (failures.counter,)))
+    results = store.pipeline_reads(reads)
+    if failures is not None and int(results.pop() or 0) >= failures.limit:
+        raise TooManyFailuresError(failures)
+    record = results[0] if key_id else None
+    try:
+        if problem is not None:
+            raise problem
+        if is_key:
+            return verify_key(store, credential, record)
+        return verify_token(store, settings, credential, record)
+    except AuthError:
+        if failures is not None:
+            count_failure(store, failures)
+        raise
+
+
+def refuse_repeated_failures(store: RedisStore, failures: FailureLimit) -> None:
+    """Raise ``TooManyFailuresError`` if the address is over its failure limit."""
     with translate_errors():
-        raw = store.client.hget(keys.API_KEYS, str(claims["sub"]))
-    principal = _principal(json.loads(raw)) if raw else None
-    if principal is None or principal.revoked:
-        raise AuthError("the token's API key was revoked")
-    return principal
+        count = int(store.client.get(failures.counter) or 0)
+    if count >= failures.limit:
+        raise TooManyFailuresError(failures)
 
 
-def authenticate(store: RedisStore, settings: Settings, credential: str) -> Principal:
-    """Return the principal of a key or a token (told apart by their shape)."""
-    if credential.startswith(f"{KEY_PREFIX}_"):
-        return verify_key(store, credential)
-    return verify_token(store, settings, credential)
+def count_failure(store: RedisStore, failures: FailureLimit) -> None:
+    """Count one failed authentication of the address (the window starts at its first)."""
+    with translate_errors():
+        pipe = store.client.pipeline(transaction=False)
+        pipe.incr(failures.counter)
+        pipe.expire(failures.counter, failures.window, nx=True)
+        pipe.execute()
 
 
 def require(principal: Principal, permission: str) -> None:
@@ -186,14 +275,18 @@ def require(principal: Principal, permission: str) -> None:
 
 
 def jwt_secret(store: RedisStore, settings: Settings) -> str:
-    """Return ``JWT_SECRET``, or the secret generated once and kept in Redis."""
+    """Return ``JWT_SECRET``, or the secret generated once and kept in Redis (read once)."""
     if settings.jwt_secret:
         return settings.jwt_secret
+    cached = _SECRETS.get(store)
+    if cached is not None:
+        return cached
     with translate_errors():
         secret = store.client.get(keys.JWT_SECRET)
         if secret is None:
             store.client.set(keys.JWT_SECRET, secrets.token_hex(32), nx=True)
             secret = store.client.get(keys.JWT_SECRET)
+    _SECRETS[store] = str(secret)
     return str(secret)
 
 
