@@ -2,6 +2,7 @@
 
 Each open WebSocket holds one request thread (plus its sender thread), so ``threads`` bounds
 the WebSocket clients one worker process serves; raise it (or add workers) for more.
+``WEB_CONCURRENCY`` (worker processes) defaults to the number of CPUs, at most 4.
 
 Logging goes through ``wagehood.logs`` (JSON lines with ``LOG_FORMAT=json``, secrets
 redacted, the access log included). Server-layer limits: a request line over 4 KiB answers
@@ -24,7 +25,12 @@ _settings = Settings.from_env()
 
 bind = f"{_settings.api_host}:{_settings.api_port}"
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+# One process per core (at most 4 by default): a process runs Python on one core at a time,
+# so on 2 cores a second process doubles the REST capacity (bench/api.py). Each process
+# runs its own WebSocket hub and relay reader of the updates stream (one more Redis
+# connection and XREAD per process, and every frame is decoded once per process); a client
+# is served by whichever process accepted it, and resumes by sequence number as before.
+workers = int(os.environ.get("WEB_CONCURRENCY") or min(len(os.sched_getaffinity(0)), 4))
 # 1024: one process relays to 1,000 WebSocket clients with no frame lost (bench/fanout.py;
 # with 64, clients beyond the 64th were accepted but never served). Threads start lazily.
 threads = int(os.environ.get("WEB_THREADS", "1024"))

@@ -10,6 +10,7 @@ runs in a separate process with N keep-alive connections. Baselines in the same 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from typing import Any
@@ -84,7 +85,8 @@ def run(quick: bool) -> dict[str, Any]:
     return {
         "title": "API: requests/s and latency, gunicorn as in the Procfile",
         "settings": {
-            "server": "Procfile web (gunicorn gthread, 1 worker, 64 threads)",
+            "server": "Procfile web (gunicorn gthread, WEB_CONCURRENCY default = "
+            f"{min(len(os.sched_getaffinity(0)), 4)} processes, 64 threads each)",
             "seconds_per_point": seconds,
             "client": "bench.loadgen, separate process, keep-alive, closed loop",
             "auth": "API key + per-key rate limit (as in production)",
