@@ -2,8 +2,8 @@
 
 Deny by default: every endpoint needs a valid key or token except those in ``PUBLIC``; the
 permission needed is ``read`` for reads and ``write`` for changes unless ``PERMISSIONS`` says
-otherwise. Rate limits are counted per API key (a key's tokens share its budget) in Redis
-(``api.ratelimit``: one round trip per request).
+otherwise. Rate limits are counted per API key (a key's tokens share its budget) in Redis by
+flask-limiter (fixed window; ``X-RateLimit-*`` headers on every limited response).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, Response, current_app, g, request
+from flask_limiter import Limiter
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
-from api import ratelimit
 from api.extensions import state
 from wagehood.errors import AuthError
 from wagehood.service import auth
@@ -126,14 +126,16 @@ def current_principal() -> Principal:
     return principal
 
 
-def rate_limit_request() -> None:
-    """Before each request, after authentication: count it against the caller's limit."""
-    if _exempt():
-        return
+def _rate_key() -> str:
     principal = g.get("principal")
-    identity = f"key:{principal.key_id}" if principal else f"ip:{request.remote_addr}"
-    text = (principal.rate_limit if principal else None) or state().settings.rate_limit_default
-    ratelimit.check(state().limiter, identity, request.endpoint or "", text)
+    return f"key:{principal.key_id}" if principal else f"ip:{request.remote_addr}"
+
+
+def _rate_limit() -> str:
+    principal = g.get("principal")
+    if principal is not None and principal.rate_limit:
+        return str(principal.rate_limit)
+    return state().settings.rate_limit_default
 
 
 def _exempt() -> bool:
@@ -166,11 +168,28 @@ def _cors(response: Response) -> None:
     response.headers.add("Vary", "Origin")
 
 
-def register_security(app: Flask) -> ratelimit.RateLimiter:
-    """Wire authentication before the rate limit (so limits are per key) and the headers after."""
+def build_limiter(app: Flask) -> Limiter:
+    """Create the rate limiter (flask-limiter: Redis storage, per-key limits, headers)."""
+    settings = app.extensions["wagehood"].settings
+    limiter = Limiter(
+        _rate_key,
+        default_limits=[_rate_limit],
+        storage_uri=settings.redis_url,
+        storage_options={"socket_timeout": 3, "socket_connect_timeout": 3},
+        headers_enabled=True,
+        swallow_errors=True,
+        strategy="fixed-window",
+        key_prefix="wh:ratelimit",
+    )
+    limiter.request_filter(_exempt)
+    limiter.init_app(app)
+    return limiter
+
+
+def register_security(app: Flask) -> Limiter:
+    """Wire authentication before the limiter (so limits are per key) and the headers after."""
     app.before_request(limit_request_size)
     app.before_request(authenticate_request)
-    app.before_request(rate_limit_request)
-    app.after_request(ratelimit.add_headers)
+    limiter = build_limiter(app)
     app.after_request(security_headers)
-    return ratelimit.RateLimiter(app.extensions["wagehood"].store.client)
+    return limiter
