@@ -14,12 +14,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import api, fanout, footprint, indicators, pipeline, scaling
+from bench import api, fanout, footprint, indicators, pipeline, replay, scaling
 
 Scenario = Callable[[bool], dict[str, Any]]
 
 SCENARIOS: dict[str, Scenario] = {
     "indicators": indicators.run,
+    "replay": replay.run,
     "pipeline": pipeline.run,
     "api": api.run,
     "websocket": fanout.run,
