@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -37,11 +38,8 @@ def _celery_worker(root: int) -> int | None:
             parent_cmd = Path(f"/proc/{parent}/cmdline").read_bytes()
         except OSError:
             continue
-        if (
-            b"worker" in cmdline
-            and any(b"celery" in part for part in cmdline)
-            and b"supervise" in parent_cmd
-        ):
+        program = cmdline[1].rsplit(b"/", 1)[-1] if len(cmdline) > 1 else b""
+        if program == b"celery" and b"worker" in cmdline and b"wagehood-supervise" in parent_cmd:
             return pid
     return None
 
@@ -121,8 +119,13 @@ def test_start_all_serves_the_default_watchlist_and_ctrl_c_stops_everything(
         proc.wait(timeout=30)
         wait_for(lambda: not _alive(children), 30, "every process to stop")
     finally:
+        # honcho puts each process in its own group: on a failure, end every one we started
+        leftovers = _descendants(proc.pid)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        for pid in leftovers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         log.close()
     assert "Admin key" in (tmp_path / "run.log").read_text()
