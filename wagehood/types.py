@@ -14,7 +14,7 @@ from enum import Enum
 
 from wagehood.errors import ValidationError
 
-SYMBOL_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=]{0,19}$")
+SYMBOL_PATTERN = re.compile(r"^\^?[A-Z0-9][A-Z0-9.\-=]{0,18}$")
 
 
 class Timeframe(str, Enum):
@@ -71,13 +71,13 @@ class Side(str, Enum):
 def validate_symbol(text: str) -> str:
     """Return ``text`` as a canonical upper-case symbol or raise ``ValidationError``.
 
-    Symbols are 1-20 characters of A-Z, 0-9 and ``. - ^ =`` (``BRK.B``, ``^GSPC``,
-    ``EURUSD=X``), starting with a letter or digit.
+    Symbols are 1-20 characters of A-Z, 0-9 and ``. - =`` starting with a letter or digit,
+    optionally after one leading ``^`` for indices (``BRK.B``, ``^GSPC``, ``EURUSD=X``).
     """
     symbol = text.strip().upper() if isinstance(text, str) else ""
     if not SYMBOL_PATTERN.match(symbol):
         raise ValidationError(
-            f"invalid symbol {text!r}: use 1-20 characters A-Z, 0-9, '.', '-', '^', '='",
+            f"invalid symbol {text!r}: use 1-20 characters A-Z, 0-9, '.', '-', '=' (an index may start with '^')",
             field="symbol",
         )
     return symbol
