@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 import websocket
 
 from tests.ops.conftest import PROVIDER_SECRET, SYMBOLS
@@ -88,6 +89,7 @@ def _sample(system: System, ages: list[float], memory: list[dict[str, int]]) -> 
     memory.append({name: rss_kib(proc.pid) for name, proc in system.procs.items()})
 
 
+@pytest.mark.timeout(DURATION + 240)  # the 5-minute long mode outlasts the default 300 s
 def test_load_keeps_every_symbol_fresh_and_loses_no_update(system: System) -> None:
     key = auth.create_key(system.store, "load", "read", rate_limit="1000000/minute").key
     clients = [
