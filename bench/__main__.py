@@ -158,6 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--write-docs", action="store_true", help="rewrite docs/benchmarks.md")
     parser.add_argument("--only", choices=sorted(SCENARIOS), action="append", help="run NAME only")
     args = parser.parse_args(argv)
+    # The scenarios start the Procfile's lines (wagehood-supervise, celery, gunicorn): make
+    # them resolve beside this interpreter even when the venv is not activated.
+    bin_dir = str(Path(sys.executable).parent)
+    os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
     command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
     names = args.only or list(QUICK if args.quick else SCENARIOS)
     results = [run_scenario(name, args.quick, command.strip()) for name in names]
