@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from celery import Celery, chain
+
 from wagehood.engine import replay
 from wagehood.providers.mock import MockProvider
 from wagehood.service.config import load_config
@@ -39,3 +41,12 @@ def offline(ctx: PipelineContext, snapshots: Sequence[Snapshot]) -> list[Snapsho
     """Replay the bars of ``snapshots`` offline with the context's configuration."""
     rows = replay((s.bar for s in snapshots), ctx.config.indicators, ctx.config.strategy_set)
     return [row.snapshot for row in rows]
+
+
+def send_tick(producer: Celery, symbols: list[str], tick: float) -> None:
+    """Send the live chain for one simulated tick, by task name, as beat's dispatch does."""
+    chain(
+        producer.signature("wagehood.fetch_quotes", args=("mock", symbols, tick)),
+        producer.signature("wagehood.compute_indicators"),
+        producer.signature("wagehood.evaluate_strategies"),
+    ).apply_async()

@@ -10,9 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
-from celery import Celery, chain
 
-from tests.factories import START, context, mock_quotes, offline, stored_snapshots
+from tests.factories import START, context, mock_quotes, offline, send_tick, stored_snapshots
 from tests.processes import wait_for
 from wagehood.bars import BarAggregator
 from wagehood.csvio import read_bars
@@ -27,14 +26,6 @@ from wagehood.types import Timeframe
 LONG = bool(os.environ.get("WAGEHOOD_LONG"))
 SYMBOLS = ["AAPL", "MSFT", "SPY", "TSLA"]
 DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-def send_tick(producer: Celery, symbols: list[str], tick: float) -> None:
-    chain(
-        producer.signature("wagehood.fetch_quotes", args=("mock", symbols, tick)),
-        producer.signature("wagehood.compute_indicators"),
-        producer.signature("wagehood.evaluate_strategies"),
-    ).apply_async()
 
 
 def queues_drained(store: RedisStore) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 from celery import chain
 from pytest_httpserver import HTTPServer
 
-from tests.factories import START, context, mock_quotes, offline, stored_snapshots
+from tests.factories import START, context, mock_quotes, offline, send_tick, stored_snapshots
 from tests.processes import ROOT, env_for, wait_for
 from wagehood.bars import BarAggregator
 from wagehood.service import deadletters
@@ -68,11 +68,7 @@ def test_graceful_shutdown_mid_run_loses_no_tick(
     first = start_worker()
     ticks = list(range(START, START + 3600, 5))
     for tick in ticks:
-        chain(
-            producer.signature("wagehood.fetch_quotes", args=("mock", ["AAPL"], float(tick))),
-            producer.signature("wagehood.compute_indicators"),
-            producer.signature("wagehood.evaluate_strategies"),
-        ).apply_async()
+        send_tick(producer, ["AAPL"], float(tick))
     wait_for(lambda: store.client.hget(keys.live("AAPL"), "time") is not None, 20, "work to start")
     first.stop()  # SIGTERM: warm shutdown, unfinished messages go back to the queue
     start_worker()

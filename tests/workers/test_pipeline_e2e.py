@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 
-from celery import Celery, chain
-
-from tests.factories import START, context, mock_quotes, offline, stored_snapshots
+from tests.factories import START, context, mock_quotes, offline, send_tick, stored_snapshots
 from tests.processes import wait_for
 from wagehood.bars import BarAggregator
 from wagehood.settings import Settings
@@ -19,14 +17,6 @@ from wagehood.storage.redis_store import RedisStore
 from wagehood.types import Timeframe
 
 SYMBOLS = ["AAPL", "MSFT", "SPY"]
-
-
-def send_tick(producer: Celery, symbols: list[str], tick: float) -> None:
-    chain(
-        producer.signature("wagehood.fetch_quotes", args=("mock", symbols, tick)),
-        producer.signature("wagehood.compute_indicators"),
-        producer.signature("wagehood.evaluate_strategies"),
-    ).apply_async()
 
 
 def last_tick_applied(store: RedisStore, symbols: list[str], tick: float) -> bool:
