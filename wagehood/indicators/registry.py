@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any, Self
 
 from wagehood.errors import ValidationError
+from wagehood.indicators import fused
 from wagehood.indicators.atr import ATR
 from wagehood.indicators.base import Indicator
 from wagehood.indicators.bollinger import BollingerBands
@@ -150,14 +151,6 @@ def _convert(spec: str, parameter: tuple[str, type, float | None], value: float)
     return value
 
 
-def _updater(indicator: Indicator) -> Callable[[Any], Any]:
-    # Composites also offer ``update_values``, the same step returning a plain tuple.
-    if len(indicator.outputs) == 1:
-        return indicator.update
-    update_values: Callable[[Any], Any] = getattr(indicator, "update_values")  # noqa: B009
-    return update_values
-
-
 # One plan step: the bound update, whether it takes the bar (else the close), and the column
 # names its outputs go to (one name, or a composite's tuple of names).
 _Step = tuple[Callable[[Any], Any], bool, str | tuple[str, ...]]
@@ -183,13 +176,12 @@ class IndicatorSet:
 
     def _setup(self, specs: Mapping[str, str], indicators: dict[str, Indicator]) -> None:
         self.specs: dict[str, str] = dict(specs)
-        self.indicators: dict[str, Indicator] = indicators
+        self._indicators: dict[str, Indicator] = indicators
         self._columns = tuple(
-            name + suffix
-            for name, indicator in self.indicators.items()
-            for suffix in indicator.outputs
+            name + suffix for name, indicator in indicators.items() for suffix in indicator.outputs
         )
         self._empty_row: dict[str, float | None] = dict.fromkeys(self._columns)
+        self._kernel: fused.Kernel | None = None
         self._make_plan()
 
     def __repr__(self) -> str:
@@ -200,14 +192,14 @@ class IndicatorSet:
         # are called in one tight loop, the others in a second one.
         singles: list[tuple[str, Callable[[Any], Any]]] = []
         others: list[_Step] = []
-        for name, indicator in self.indicators.items():
+        for name, indicator in self._indicators.items():
             outputs = indicator.outputs
             by_bar = indicator.source == "bar"
             if len(outputs) == 1 and not by_bar:
                 singles.append((name + outputs[0], indicator.update))
             else:
                 where = name + outputs[0] if len(outputs) == 1 else tuple(name + o for o in outputs)
-                others.append((_updater(indicator), by_bar, where))
+                others.append((fused.updater(indicator), by_bar, where))
         self._singles = tuple(singles)
         self._others = tuple(others)
 
@@ -219,14 +211,45 @@ class IndicatorSet:
     @property
     def warmup(self) -> int:
         """Return the longest warm-up among the indicators."""
-        return max((i.warmup for i in self.indicators.values()), default=0)
+        return max((i.warmup for i in self._indicators.values()), default=0)
+
+    @property
+    def indicators(self) -> dict[str, Indicator]:
+        """Return the indicator objects by name, up to date with every ``update``."""
+        self._sync()
+        return self._indicators
 
     def update(self, bar: Any) -> dict[str, float | None]:
         """Feed one closed bar (its close, or the bar itself) to every indicator.
 
+        Runs the set's fused kernel (``wagehood.indicators.fused``); the values are exactly
+        those of the indicator objects' own ``update``.
+
         Returns:
             Every column, ``None`` while its indicator warms up.
         """
+        kernel = self._kernel
+        if kernel is None:
+            compiled = _compiled(tuple(self.specs.items()))
+            kernel = fused.start(
+                compiled, list(self._indicators.values()), self._columns, self._update_each
+            )
+            self._kernel = kernel
+        try:
+            row = kernel.send(bar)
+        except BaseException:
+            # The kernel has ended and written its state back; the next bar starts another.
+            self._kernel = None
+            raise
+        return row  # type: ignore[return-value]
+
+    def _sync(self) -> None:
+        # Write the kernel's state back into the objects (it keeps running).
+        if self._kernel is not None:
+            self._kernel.send(None)
+
+    def _update_each(self, bar: Any) -> dict[str, float | None]:
+        # Object by object: the kernel's warm-up path.
         close = bar.close
         row = self._empty_row.copy()
         for column, update in self._singles:
@@ -295,6 +318,12 @@ def _blueprint(
         kind, values = parse_spec(spec)
         plan.append((name, type(indicator), tuple(_arguments(spec, kind, values)), repr(indicator)))
     return tuple(plan)
+
+
+@lru_cache(maxsize=256)
+def _compiled(specs: tuple[tuple[str, str], ...]) -> tuple[Any, tuple[bool, ...]]:
+    # The fused kernel depends only on kinds and parameters: generated once per set of specs.
+    return fused.compile_kernel([kind(*args) for _, kind, args, _ in _blueprint(specs)])
 
 
 def _group(state: Mapping[str, str], prefix: str) -> dict[str, dict[str, str]]:
