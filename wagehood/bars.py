@@ -13,7 +13,8 @@ Rule for ticks (deterministic, so that every worker and a replay agree):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from wagehood.types import Bar, Quote, Timeframe
 
@@ -42,7 +43,7 @@ class BarAggregator:
             self.current = _extend(current, quote)
             return None
         self.current = self._open(start, quote)
-        return replace(current, closed=True) if current is not None else None
+        return _closed(current) if current is not None else None
 
     def close_due(self, now: float) -> Bar | None:
         """Close and return the in-progress bar if ``now`` is at or past its end."""
@@ -50,43 +51,50 @@ class BarAggregator:
         if current is None or now < current.time + self.timeframe.seconds:
             return None
         self.current = None
-        return replace(current, closed=True)
+        return _closed(current)
 
-    def to_state(self) -> dict[str, str]:
-        """Return the state as a flat string mapping."""
-        state = {"v": STATE_VERSION, "ignored": str(self.ignored)}
+    def to_state(self, prefix: str = "") -> dict[str, str]:
+        """Return the state as a flat string mapping, every key under ``prefix``."""
+        state = {prefix + "v": STATE_VERSION, prefix + "ignored": str(self.ignored)}
         if self.last_tick is not None:
-            state["last_tick"] = repr(float(self.last_tick))
-        if self.current is not None:
-            bar = self.current
-            state.update(
-                time=str(bar.time),
-                open=repr(bar.open),
-                high=repr(bar.high),
-                low=repr(bar.low),
-                close=repr(bar.close),
-                volume=repr(bar.volume),
-            )
+            state[prefix + "last_tick"] = repr(float(self.last_tick))
+        bar = self.current
+        if bar is not None:
+            state[prefix + "time"] = str(bar.time)
+            state[prefix + "open"] = repr(bar.open)
+            state[prefix + "high"] = repr(bar.high)
+            state[prefix + "low"] = repr(bar.low)
+            state[prefix + "close"] = repr(bar.close)
+            state[prefix + "volume"] = repr(bar.volume)
         return state
 
     @classmethod
-    def from_state(cls, symbol: str, timeframe: Timeframe, state: dict[str, str]) -> BarAggregator:
-        """Rebuild an aggregator from ``to_state()`` output (an empty mapping starts afresh)."""
+    def from_state(
+        cls, symbol: str, timeframe: Timeframe, state: Mapping[str, str], prefix: str = ""
+    ) -> BarAggregator:
+        """Rebuild an aggregator from ``to_state(prefix)`` output (no entries: start afresh)."""
         current = None
-        if "time" in state:
+        start = state.get(prefix + "time")
+        if start is not None:
             current = Bar(
-                symbol=symbol,
-                timeframe=timeframe,
-                time=int(state["time"]),
-                open=float(state["open"]),
-                high=float(state["high"]),
-                low=float(state["low"]),
-                close=float(state["close"]),
-                volume=float(state["volume"]),
-                closed=False,
+                symbol,
+                timeframe,
+                int(start),
+                float(state[prefix + "open"]),
+                float(state[prefix + "high"]),
+                float(state[prefix + "low"]),
+                float(state[prefix + "close"]),
+                float(state[prefix + "volume"]),
+                False,
             )
-        last_tick = float(state["last_tick"]) if "last_tick" in state else None
-        return cls(symbol, timeframe, current, last_tick, int(state.get("ignored", "0")))
+        last_tick = state.get(prefix + "last_tick")
+        return cls(
+            symbol,
+            timeframe,
+            current,
+            None if last_tick is None else float(last_tick),
+            int(state.get(prefix + "ignored", "0")),
+        )
 
     def _open(self, start: int, quote: Quote) -> Bar:
         price = quote.price
@@ -95,11 +103,28 @@ class BarAggregator:
         )
 
 
+# Positional construction: ``dataclasses.replace`` costs several times more, once per tick
+# per timeframe per symbol.
+
+
 def _extend(bar: Bar, quote: Quote) -> Bar:
-    return replace(
-        bar,
-        high=max(bar.high, quote.price),
-        low=min(bar.low, quote.price),
-        close=quote.price,
-        volume=bar.volume + quote.volume,
+    price = quote.price
+    high = bar.high if bar.high >= price else price
+    low = bar.low if bar.low <= price else price
+    return Bar(
+        bar.symbol,
+        bar.timeframe,
+        bar.time,
+        bar.open,
+        high,
+        low,
+        price,
+        bar.volume + quote.volume,
+        False,
+    )
+
+
+def _closed(bar: Bar) -> Bar:
+    return Bar(
+        bar.symbol, bar.timeframe, bar.time, bar.open, bar.high, bar.low, bar.close, bar.volume
     )

@@ -45,6 +45,25 @@ def test_quotes_become_the_bars_an_offline_aggregation_gives(
     assert len(stored_snapshots(store, "AAPL", Timeframe.M1)) == 3 * 60 - 1
 
 
+def test_live_hash_holds_each_timeframes_full_in_progress_state(
+    store: RedisStore, settings: Settings
+) -> None:
+    # Each commit writes only the fields that changed; the hash must still be the whole state.
+    ctx = context(store, settings)
+    ticks = list(mock_quotes(["AAPL"], START + 30, 2 * 3600, step=13))
+    for batch in ticks:
+        pipeline.process_quotes(ctx, batch)
+    live = store.client.hgetall(keys.live("AAPL"))
+    quotes = [q for batch in ticks for q in batch]
+    for tf in ctx.config.timeframes:
+        aggregator = BarAggregator("AAPL", tf)
+        for quote in quotes:
+            aggregator.on_quote(quote)
+        expected = aggregator.to_state(tf.value + ".")
+        assert {k: v for k, v in live.items() if k.startswith(tf.value + ".")} == expected
+    assert (live["price"], live["time"]) == (repr(quotes[-1].price), repr(quotes[-1].time))
+
+
 def test_live_indicator_state_equals_offline_replay(store: RedisStore, settings: Settings) -> None:
     ctx = context(store, settings)
     for batch in mock_quotes(["AAPL"], START, 4 * 3600, step=10):

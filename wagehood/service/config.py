@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from wagehood.errors import ValidationError
@@ -43,9 +44,9 @@ class RuntimeConfig:
         built = StrategySet(self.strategies, float(self.system["min_confidence"]))
         object.__setattr__(self, "strategy_set", built)
 
-    @property
+    @cached_property
     def timeframes(self) -> tuple[Timeframe, ...]:
-        """Return the timeframes bars are kept for, shortest first."""
+        """Return the timeframes bars are kept for, shortest first (read once per tick)."""
         return tuple(Timeframe(tf) for tf in self.system["timeframes"])
 
     def to_dict(self) -> dict[str, Any]:

@@ -104,9 +104,8 @@ def _aggregate(
 ) -> _SymbolStep:
     step = _SymbolStep(symbol, live.get("ver", "0"), live)
     timeframes = ctx.config.timeframes
-    parts = _split(live)
     aggregators = {
-        tf: BarAggregator.from_state(symbol, tf, parts.get(tf.value, {})) for tf in timeframes
+        tf: BarAggregator.from_state(symbol, tf, live, tf.value + ".") for tf in timeframes
     }
     accepted = None
     for quote in quotes:
@@ -119,14 +118,16 @@ def _aggregate(
     if accepted is None:
         step.duplicate = True
         return step
-    step.live = {
+    state = {
         "price": repr(accepted.price),
         "time": repr(accepted.time),
         "updated_at": repr(time.time()),
     }
     for tf, aggregator in aggregators.items():
-        prefix = tf.value + "."
-        step.live.update({prefix + k: v for k, v in aggregator.to_state().items()})
+        state.update(aggregator.to_state(tf.value + "."))
+    # Only the fields that changed: the commit is guarded by the version loaded with ``live``,
+    # so the hash it writes to still holds every other field unchanged.
+    step.live = {key: value for key, value in state.items() if live.get(key) != value}
     current = aggregators[timeframes[0]].current
     step.frames.append(("bar", symbol, _bar_frame(accepted, current)))
     return step
@@ -287,16 +288,6 @@ def _bar_frame(quote: Quote, bar: Bar | None) -> dict[str, Any]:
         "bar": bar.to_dict() if bar is not None else None,
         "timeframe": bar.timeframe.value if bar is not None else None,
     }
-
-
-def _split(mapping: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    # One pass over a live hash: "1m.close" -> parts["1m"]["close"] (unprefixed keys dropped).
-    parts: dict[str, dict[str, str]] = {}
-    for key, value in mapping.items():
-        prefix, dot, rest = key.partition(".")
-        if dot:
-            parts.setdefault(prefix, {})[rest] = value
-    return parts
 
 
 def group_refs(refs: Iterable[BarRef]) -> dict[tuple[str, Timeframe], int | None]:
