@@ -16,6 +16,7 @@ from typing import Any
 import redis
 from celery import Celery, chain
 
+from wagehood.service import watchlist
 from wagehood.settings import Settings
 
 _settings = Settings.from_env()
@@ -39,10 +40,11 @@ def _redis() -> redis.Redis:
 
 @app.task(name="bench.bare.dispatch")
 def dispatch(symbols: int, batch: int) -> int:
-    """Start one empty chain per batch of ``symbols``, like ``wagehood.dispatch_ticks``."""
+    """Start one empty chain per batch of ``symbols``, cut as ``wagehood.dispatch_ticks`` cuts."""
     tick = time.time()
-    names = [f"S{i}" for i in range(symbols)]
-    batches = [names[i : i + batch] for i in range(0, symbols, batch)]
+    entries = [watchlist.WatchEntry(f"S{i:05d}", "mock", 0.0) for i in range(symbols)]
+    spread = 1 if batch == 1 else _settings.calculation_workers
+    batches = [part for _, part in watchlist.batches(entries, batch, {}, spread=spread)]
     for part in batches:
         chain(fetch.s(part, tick), compute.s(), evaluate.s()).apply_async()
     return len(batches)

@@ -133,7 +133,7 @@ class Settings:
         ),
     )
     batch_calculation_size: int = field(
-        default=50,
+        default=250,
         metadata=_env(
             "BATCH_CALCULATION_SIZE", _positive_int, "Symbols handled by one fetch/compute task"
         ),

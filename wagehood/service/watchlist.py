@@ -110,12 +110,19 @@ def replace_all(store: RedisStore, items: Iterable[tuple[str, str]]) -> list[Wat
 
 
 def batches(
-    watch: Iterable[WatchEntry], batch_size: int, max_batch: Mapping[str, int]
+    watch: Iterable[WatchEntry],
+    batch_size: int,
+    max_batch: Mapping[str, int],
+    spread: int = 1,
 ) -> list[tuple[str, list[str]]]:
-    """Group symbols by provider into fetch batches of at most the provider's request size.
+    """Group symbols by provider into even fetch batches of at most ``batch_size`` symbols.
 
-    The grouping is stable (sorted symbols), so a symbol stays in the same batch from one tick
-    to the next as long as the watchlist does not change.
+    A provider's symbols are cut into ``max(ceil(n / size), min(spread, n))`` batches of
+    near-equal size, ``size`` being ``batch_size`` capped by the provider's request size: big
+    batches spread the per-task cost of Celery over many symbols, and ``spread`` (the worker
+    processes of a node) keeps a small watchlist split across processes so that they work in
+    parallel. The grouping is stable (sorted symbols), so a symbol stays in the same batch
+    from one tick to the next as long as the watchlist does not change.
     """
     by_provider: dict[str, list[str]] = {}
     for entry in sorted(watch, key=lambda e: e.symbol):
@@ -123,7 +130,13 @@ def batches(
     result = []
     for provider, symbols in sorted(by_provider.items()):
         size = max(1, min(batch_size, max_batch.get(provider, batch_size)))
-        result += [(provider, symbols[i : i + size]) for i in range(0, len(symbols), size)]
+        count = max(-(-len(symbols) // size), min(spread, len(symbols)))
+        step, extra = divmod(len(symbols), count)
+        start = 0
+        for index in range(count):
+            end = start + step + (index < extra)
+            result.append((provider, symbols[start:end]))
+            start = end
     return result
 
 
@@ -134,7 +147,12 @@ def plan_batches(store: RedisStore, settings: Settings, tick: float) -> list[tup
     seed(store, settings)
     with translate_errors():
         store.client.set(keys.BEAT_HEARTBEAT, repr(tick))
-    return batches(entries(store), settings.batch_calculation_size, max_batch_sizes())
+    return batches(
+        entries(store),
+        settings.batch_calculation_size,
+        max_batch_sizes(),
+        spread=settings.calculation_workers,
+    )
 
 
 def _encode(entry: WatchEntry) -> str:
