@@ -182,6 +182,7 @@ class IndicatorSet:
         )
         self._empty_row: dict[str, float | None] = dict.fromkeys(self._columns)
         self._kernel: fused.Kernel | None = None
+        self._used = False
         self._make_plan()
 
     def __repr__(self) -> str:
@@ -230,6 +231,11 @@ class IndicatorSet:
         """
         kernel = self._kernel
         if kernel is None:
+            if not self._used:
+                # A set loaded for one bar (the live pipeline: load, one bar, save) skips the
+                # kernel's start-up cost; from the second bar on the kernel pays for itself.
+                self._used = True
+                return self._update_each(bar)
             compiled = _compiled(tuple(self.specs.items()))
             kernel = fused.start(
                 compiled, list(self._indicators.values()), self._columns, self._update_each

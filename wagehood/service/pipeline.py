@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -265,7 +265,49 @@ def decode_snapshot(
         float(fields["c"]),
         float(fields["v"]),
     )
-    return Snapshot(bar, json.loads(fields.get("ind", "{}")))
+    return Snapshot(bar, StoredValues(fields.get("ind", "{}")))
+
+
+class StoredValues(Mapping[str, float | None]):
+    """A stored bar's indicator values, decoded from their JSON on first use.
+
+    Strategies read a look-back window of stored bars at every bar close but most of them
+    look only at the bars, or at the values of the last two: decoding on demand spares the
+    JSON of the others.
+    """
+
+    __slots__ = ("_raw", "_values")
+
+    def __init__(self, raw: str) -> None:
+        self._raw = raw
+        self._values: dict[str, float | None] | None = None
+
+    def _decoded(self) -> dict[str, float | None]:
+        values = self._values
+        if values is None:
+            values = self._values = json.loads(self._raw)
+        return values
+
+    def __getitem__(self, name: str) -> float | None:
+        return self._decoded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Return value ``name``, or ``default`` when absent."""
+        return self._decoded().get(name, default)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self._decoded() == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
 
 
 def indicator_frame(engine: Engine, snapshot: Snapshot) -> dict[str, Any]:
