@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import statistics
 import time
 
 import pytest
 
 from wagehood.providers.base import QuoteSource
-from wagehood.providers.mock import REFERENCE_TIME, MockProvider, symbol_model
+from wagehood.providers.mock import (
+    BLOCK_SECONDS,
+    HORIZON,
+    REFERENCE_TIME,
+    MockProvider,
+    brownian,
+    brownian_at,
+    symbol_model,
+)
 from wagehood.types import Quote
 
 NOW = REFERENCE_TIME + 200 * 86400 + 14 * 3600 + 0.75  # mid-July 2024, a fraction past
@@ -156,3 +165,15 @@ def test_cost_per_quote_is_measured() -> None:
 
 def test_any_integer_seed_is_accepted() -> None:
     assert MockProvider(-(10**30)).quote_at("AAPL", NOW).price > 0
+
+
+def test_the_shared_walk_of_a_block_gives_the_full_walks_numbers() -> None:
+    model = symbol_model(42, "AAPL")
+    edge = 37 * BLOCK_SECONDS
+    offsets = [1, -1, HORIZON, -HORIZON, HORIZON - 1, 1 - HORIZON, BLOCK_SECONDS * 3]
+    offsets += list(range(edge - 300, edge + 300)) + [-o for o in range(edge - 300, edge + 300)]
+    offsets += random.Random(5).sample(range(-HORIZON, HORIZON), 500)
+
+    assert [brownian_at(model, 42, o) for o in offsets] == [
+        brownian(model.hasher, o) for o in offsets
+    ]
