@@ -51,29 +51,16 @@ def _plan(
     ctx: PipelineContext, items: list[tuple[tuple[str, Timeframe], int | None]]
 ) -> tuple[list[Commit], list[list[Signal]]]:
     states = ctx.store.hgetall_many([keys.strategy_state(s, tf) for (s, tf), _ in items])
-    lookback = ctx.config.strategy_set.lookback
     alerts = alert_rules.load_plan(ctx.store)
-    reads: list[tuple[str, tuple[Any, ...]]] = []
-    for ((symbol, tf), end), state in zip(items, states, strict=True):
-        stop = keys.bar_id(end) if end is not None else "+"
-        last = state.get("last_eval")
-        if last:
-            # the look-back before the first new bar, and the new bars after last_eval
-            reads.append(
-                (
-                    "xrevrange",
-                    (keys.bars(symbol, tf), keys.bar_id(int(last)), "-", max(lookback - 1, 2)),
-                )
-            )
-            reads.append(("xrange", (keys.bars(symbol, tf), f"({keys.bar_id(int(last))}", stop)))
-        else:
-            reads.append(("exists", (keys.bars(symbol, tf),)))
-            reads.append(("xrange", (keys.bars(symbol, tf), "-", stop)))
-    results = ctx.store.pipeline_reads(reads)
+    news = ctx.store.pipeline_reads(
+        [
+            _new_bars_read(symbol, tf, end, state)
+            for ((symbol, tf), end), state in zip(items, states, strict=True)
+        ]
+    )
+    befores = _lookbacks(ctx, items, states, news)
     commits, all_signals = [], []
-    for index, (((symbol, tf), _), state) in enumerate(zip(items, states, strict=True)):
-        before = results[2 * index] if state.get("last_eval") else []
-        new = results[2 * index + 1]
+    for ((symbol, tf), _), state, new, before in zip(items, states, news, befores, strict=True):
         history = [decode_snapshot(symbol, tf, i, f) for i, f in [*reversed(before), *new]]
         signals = _evaluate_new(ctx, history, len(new))
         commit = _commit(symbol, tf, state, history[-len(new) :] if new else [], signals)
@@ -81,6 +68,48 @@ def _plan(
         commits.append(commit)
         all_signals.append(signals)
     return commits, all_signals
+
+
+def _new_bars_read(
+    symbol: str, tf: Timeframe, end: int | None, state: dict[str, str]
+) -> tuple[str, tuple[Any, ...]]:
+    # The bars after last_eval, up to the one named (or the latest).
+    last = state.get("last_eval")
+    start = f"({keys.bar_id(int(last))}" if last else "-"
+    return ("xrange", (keys.bars(symbol, tf), start, keys.bar_id(end) if end is not None else "+"))
+
+
+def _lookbacks(
+    ctx: PipelineContext,
+    items: list[tuple[tuple[str, Timeframe], int | None]],
+    states: list[dict[str, str]],
+    news: list[Any],
+) -> list[Any]:
+    # The look-back before the first new bar, read only where there are new bars: a catch-up
+    # reference for a symbol whose quote did not change (a real feed between trades) then
+    # costs one short XRANGE instead of a window of bars to read and decode.
+    lookback = ctx.config.strategy_set.lookback
+    wanted = [
+        index
+        for index, (state, new) in enumerate(zip(states, news, strict=True))
+        if new and state.get("last_eval")
+    ]
+    reads = [
+        (
+            "xrevrange",
+            (
+                keys.bars(*items[i][0]),
+                keys.bar_id(int(states[i]["last_eval"])),
+                "-",
+                max(lookback - 1, 2),
+            ),
+        )
+        for i in wanted
+    ]
+    befores: list[Any] = [[] for _ in items]
+    for index, found in zip(wanted, ctx.store.pipeline_reads(reads) if reads else [], strict=True):
+        befores[index] = found
+    return befores
 
 
 def _evaluate_new(
