@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from dataclasses import fields
 from typing import Any
 
@@ -138,3 +140,16 @@ def test_indicator_objects_are_current_when_read() -> None:
 
     assert indicators.indicators["fast"].value == row["fast"]
     assert indicators.indicators["band"].ready
+
+
+def test_a_running_set_copies_and_pickles_through_its_state() -> None:
+    bars = series(300, seed=6)
+    original = IndicatorSet(MIXED)
+    for bar in bars[:200]:
+        original.update(bar)
+
+    copies = [copy.deepcopy(original), pickle.loads(pickle.dumps(original))]
+
+    expected = [original.update(bar) for bar in bars[200:]]
+    for duplicate in copies:
+        assert [duplicate.update(bar) for bar in bars[200:]] == expected

@@ -188,6 +188,10 @@ class IndicatorSet:
     def __repr__(self) -> str:
         return f"IndicatorSet({self.specs!r})"
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, str], dict[str, str]]]:
+        # Copy and pickle through the exact state (a running kernel is not picklable).
+        return (type(self).from_state, (self.specs, self.to_state()))
+
     def _make_plan(self) -> None:
         # The hot path is specialised: single-output indicators fed the close (most of a set)
         # are called in one tight loop, the others in a second one.
