@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import api, fanout, footprint, indicators, pipeline, replay, scaling
+from bench import api, fanout, footprint, indicators, phases, pipeline, replay, scaling
 
 Scenario = Callable[[bool], dict[str, Any]]
 
@@ -22,6 +22,7 @@ SCENARIOS: dict[str, Scenario] = {
     "indicators": indicators.run,
     "replay": replay.run,
     "pipeline": pipeline.run,
+    "phases": phases.run,
     "api": api.run,
     "websocket": fanout.run,
     "footprint": footprint.run,
@@ -29,7 +30,7 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 # --quick (make bench-quick, under two minutes) runs these unless --only says otherwise.
-QUICK = ("indicators", "pipeline", "api", "websocket")
+QUICK = ("indicators", "pipeline", "phases", "api", "websocket")
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -306,9 +306,14 @@ def run(quick: bool) -> dict[str, Any]:
         if not steps[-1]["sustained"]:
             break
     LAST_STEPS[:] = steps
+    # The pipeline's own latency at 1,000 symbols, without the web process and its WebSocket
+    # client taking their share of the same 2 cores.
+    alone = None if quick else run_ours(1000, window, web=False, align=True)
     bare = {n: run_bare(n, window) for n in ((100,) if quick else (100, 1000))}
     naive = None if quick else run_bare(250, window, batch=1)
     rows = [_row(step, bare[100 if step["symbols"] < 1000 else 1000]) for step in steps]
+    if alone:
+        rows.append(_row(alone, bare[1000], "wagehood pipeline, no web process"))
     rows += [_bare_row(b, f"bare chain, empty bodies, {BATCH}/batch") for b in bare.values()]
     if naive:
         rows.append(_bare_row(naive, "bare chain, empty bodies, 1 symbol/chain"))
@@ -349,6 +354,7 @@ def run(quick: bool) -> dict[str, Any]:
         ],
         "rows": rows,
         "steps": steps,
+        "alone": alone,
         "bare": {str(k): v for k, v in bare.items()} | {"per_symbol_250": naive},
         "notes": [
             f"Largest watchlist sustained at 1 s: {best} symbols"
@@ -361,7 +367,8 @@ def run(quick: bool) -> dict[str, Any]:
             "bodies, same broker, same batching, same worker line) at the nearest load.",
             "tick->state: beat's tick to the end of compute_indicators (the pipeline's own "
             "samples); tick->WS: beat's tick to a bar frame's arrival at a WebSocket client "
-            "subscribed to every symbol. Windows of the full run that include a minute "
+            "subscribed to every symbol (at most 1,000 per connection, so larger steps have no "
+            "WebSocket figure). Windows of the full run that include a minute "
             "boundary contain every symbol's 1m bar closing at once.",
         ],
     }
@@ -371,12 +378,12 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def _row(step: dict[str, Any], bare: dict[str, Any]) -> list[Any]:
+def _row(step: dict[str, Any], bare: dict[str, Any], name: str = "wagehood pipeline") -> list[Any]:
     ws = step["tick_to_ws_ms"] or {}
     cost = step["worker_cpu_us_per_symbol_tick"]
     floor = bare["worker_cpu_us_per_symbol_tick"]
     return [
-        "wagehood pipeline",
+        name,
         step["symbols"],
         "yes" if step["sustained"] else "NO",
         100 * step["applied_ratio"],
@@ -384,11 +391,15 @@ def _row(step: dict[str, Any], bare: dict[str, Any]) -> list[Any]:
         step["freshness_s"]["p99"],
         step["tick_to_state_ms"]["p50"],
         step["tick_to_state_ms"]["p99"],
-        ws.get("p50"),
-        ws.get("p99"),
+        _or_dash(ws.get("p50")),
+        _or_dash(ws.get("p99")),
         cost,
         cost / floor if cost and floor else None,
     ]
+
+
+def _or_dash(value: float | None) -> float | str:
+    return "-" if value is None else value
 
 
 def _bare_row(bare: dict[str, Any], name: str) -> list[Any]:
