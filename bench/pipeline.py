@@ -293,6 +293,9 @@ def _wait_http(port: int, timeout: float = 30.0) -> None:
 
 
 RAMP = (250, 500, 1000, 1500, 2000, 3000, 4000, 5000)
+# From 1,000 symbols on every batch is full (BATCH), so the bare chain's cost per symbol-tick
+# no longer changes with the watchlist.
+BARE_SIZES = (100, 250, 500, 1000)
 LAST_STEPS: list[dict[str, Any]] = []  # this process's steps, reused by the footprint scenario
 
 
@@ -309,9 +312,11 @@ def run(quick: bool) -> dict[str, Any]:
     # The pipeline's own latency at 1,000 symbols, without the web process and its WebSocket
     # client taking their share of the same 2 cores.
     alone = None if quick else run_ours(1000, window, web=False, align=True)
-    bare = {n: run_bare(n, window) for n in ((100,) if quick else (100, 1000))}
+    # Below 1,000 symbols a tick's batches are not full, so Celery's cost per chain is spread
+    # over fewer symbols: compare each step with the bare chain at its own batch size.
+    bare = {n: run_bare(n, window) for n in ((100,) if quick else BARE_SIZES)}
     naive = None if quick else run_bare(250, window, batch=1)
-    rows = [_row(step, bare[100 if step["symbols"] < 1000 else 1000]) for step in steps]
+    rows = [_row(step, _floor(bare, step["symbols"])) for step in steps]
     if alone:
         rows.append(_row(alone, bare[1000], "wagehood pipeline, no web process"))
     rows += [_bare_row(b, f"bare chain, empty bodies, {BATCH}/batch") for b in bare.values()]
@@ -364,7 +369,9 @@ def run(quick: bool) -> dict[str, Any]:
             f"{_ms(at100['tick_to_ws_ms']['p50'])} / p99 {_ms(at100['tick_to_ws_ms']['p99'])} ms; "
             f"largest step with tick->state p99 under 100 ms: {under_100} symbols.",
             "x bare chain = our worker CPU per symbol-tick / the bare chain's (empty task "
-            "bodies, same broker, same batching, same worker line) at the nearest load.",
+            "bodies, same broker, same batching, same worker line) at the same watchlist size "
+            "(from 1,000 symbols on, batches are full and the bare chain's 1,000-symbol run "
+            "is the floor).",
             "tick->state: beat's tick to the end of compute_indicators (the pipeline's own "
             "samples); tick->WS: beat's tick to a bar frame's arrival at a WebSocket client "
             "subscribed to every symbol (at most 1,000 per connection, so larger steps have no "
@@ -396,6 +403,11 @@ def _row(step: dict[str, Any], bare: dict[str, Any], name: str = "wagehood pipel
         cost,
         cost / floor if cost and floor else None,
     ]
+
+
+def _floor(bare: dict[int, dict[str, Any]], n: int) -> dict[str, Any]:
+    # The bare run at the largest size not above n (the same batch size from 1,000 on).
+    return bare[max((size for size in bare if size <= n), default=min(bare))]
 
 
 def _or_dash(value: float | None) -> float | str:
