@@ -318,7 +318,7 @@ def run(quick: bool) -> dict[str, Any]:
     naive = None if quick else run_bare(250, window, batch=1)
     rows = [_row(step, _floor(bare, step["symbols"])) for step in steps]
     if alone:
-        rows.append(_row(alone, bare[1000], "wagehood pipeline, no web process"))
+        rows.append(_row(alone, _floor(bare, 1000), "wagehood pipeline, no web process"))
     rows += [_bare_row(b, f"bare chain, empty bodies, {BATCH}/batch") for b in bare.values()]
     if naive:
         rows.append(_bare_row(naive, "bare chain, empty bodies, 1 symbol/chain"))

@@ -133,10 +133,9 @@ def brownian(hasher: hashlib.blake2b, offset: int) -> float:
     if offset == 0:
         return 0.0
     branch = 1 if offset > 0 else 0
-    uniforms = _UNPACK(_digest(hasher, branch, 0, 0))
-    top = (0, HORIZON, 0, 0.0, _TOP_SD * _normal(uniforms, 15))
+    top, uniforms = _top(hasher, branch)
     found = _descend(hasher, branch, abs(offset), levels=range(LEVELS), walk=top, uniforms=uniforms)
-    return found if isinstance(found, float) else _end(found, abs(offset))
+    return _end(found, abs(offset))
 
 
 # The first SHARED_LEVELS levels of the walk are the same for every second strictly inside
@@ -156,7 +155,7 @@ def brownian_at(model: SymbolModel, seed: int, offset: int) -> float:
     found = _descend(
         model.hasher, branch, target, levels=range(SHARED_LEVELS, LEVELS), walk=block, uniforms=()
     )
-    return found if isinstance(found, float) else _end(found, target)
+    return _end(found, target)
 
 
 # A walk's position: (left, right, index, W(left), W(right)).
@@ -166,8 +165,7 @@ _Walk = tuple[int, int, int, float, float]
 @lru_cache(maxsize=65536)
 def _block(seed: int, symbol: str, branch: int, block: int) -> _Walk:
     hasher = symbol_model(seed, symbol).hasher
-    uniforms = _UNPACK(_digest(hasher, branch, 0, 0))
-    top = (0, HORIZON, 0, 0.0, _TOP_SD * _normal(uniforms, 15))
+    top, uniforms = _top(hasher, branch)
     inside = block * BLOCK_SECONDS + 1
     walk = _descend(
         hasher, branch, inside, levels=range(SHARED_LEVELS), walk=top, uniforms=uniforms
@@ -175,6 +173,13 @@ def _block(seed: int, symbol: str, branch: int, block: int) -> _Walk:
     if isinstance(walk, float):  # cannot happen: a block's inside is no upper midpoint
         raise TypeError(f"walk to {inside} ended early")
     return walk
+
+
+def _top(hasher: hashlib.blake2b, branch: int) -> tuple[_Walk, tuple[int, ...]]:
+    # The whole horizon (W(0) = 0, W at the horizon drawn by the first digest's spare
+    # uniform) and that digest's uniforms, which the first levels go on to use.
+    uniforms = _UNPACK(_digest(hasher, branch, 0, 0))
+    return (0, HORIZON, 0, 0.0, _TOP_SD * _normal(uniforms, 15)), uniforms
 
 
 def _descend(
@@ -212,8 +217,11 @@ def _descend(
     return (left, right, index, w_left, w_right)
 
 
-def _end(walk: _Walk, target: int) -> float:
-    _, right, _, w_left, w_right = walk
+def _end(found: float | _Walk, target: int) -> float:
+    # W at ``target``: found on a midpoint, else at whichever end of the last interval it is.
+    if isinstance(found, float):
+        return found
+    _, right, _, w_left, w_right = found
     return w_right if target == right else w_left
 
 
