@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import ClassVar
 
 from wagehood.csvio import read_rows, symbol_from_path
-from wagehood.errors import ConfigError, DataError, ValidationError
-from wagehood.providers.base import ProviderResult
-from wagehood.types import Quote, validate_symbol
+from wagehood.errors import ConfigError, DataError, ProviderError, ValidationError
+from wagehood.providers.base import HistoryResult, ProviderResult
+from wagehood.types import Quote, Timeframe, validate_symbol
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,12 @@ class CsvProvider:
     def data_time(self, first_bar_time: int, now: float) -> float:
         """Return the replayed data time at wall time ``now`` for a file starting then."""
         return first_bar_time + (now - self.origin) * self.speed
+
+    def get_bars(
+        self, symbols: Sequence[str], timeframe: Timeframe, start: int, end: int
+    ) -> HistoryResult:
+        """Return closed bars; not implemented yet for this provider."""
+        raise ProviderError(f"{self.name}: history is not implemented yet")
 
     def close(self) -> None:
         """Forget the loaded files."""
