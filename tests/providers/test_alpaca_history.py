@@ -155,7 +155,9 @@ def test_invalid_symbol_rejection_fails_the_batch(
     result = provider.get_bars(["SPY", "^VIX"], Timeframe.M1, START, END)
 
     assert result.bars == {}
-    assert result.failed == dict.fromkeys(("SPY", "^VIX"), "alpaca: request rejected (422): invalid symbol: ^VIX")
+    assert result.failed == dict.fromkeys(
+        ("SPY", "^VIX"), "alpaca: request rejected (422): invalid symbol: ^VIX"
+    )
 
 
 @pytest.mark.parametrize(
