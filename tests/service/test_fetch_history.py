@@ -55,7 +55,7 @@ def test_history_failures_open_the_breaker_that_quotes_share(
     quotes_breaker = provider_breaker(breaker_client(settings), "yahoo")  # another process's
 
     for _ in range(FAIL_MAX):  # the last failure opens the circuit and says so
-        with pytest.raises(ProviderUnavailableError, match="server error|circuit open"):
+        with pytest.raises(ProviderUnavailableError, match=r"server error|circuit open"):
             fetch_history(
                 yahoo, history_breaker, store, ["SPY"], Timeframe.M1, start=end - 60, end=end
             )
