@@ -116,4 +116,19 @@ def test_summary_and_validate(client: FlaskClient, keys: Keys) -> None:
         "valid": True,
         "errors": [],
         "version": 0,
+        "notes": [],
     }
+
+
+def test_validate_says_how_a_budget_slows_polling(client: FlaskClient, keys: Keys) -> None:
+    symbols = [
+        {"symbol": s, "data_provider": "yahoo"} for s in ("SPY", "QQQ", "IWM", "AAPL", "TSLA")
+    ]
+    client.put(f"{BASE}/watchlist", json={"symbols": symbols}, headers=keys.header("write"))
+
+    report = client.get(f"{BASE}/validate", headers=keys.header()).get_json()
+
+    assert report["valid"] is True
+    assert report["notes"] == [
+        "yahoo: 5 symbols at 1 s need 300 req/min, budget 60: each symbol every 5 s"
+    ]

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, ClassVar
 from wagehood.bars import Row, resample
 from wagehood.errors import ProviderError, ValidationError
 from wagehood.providers import http
-from wagehood.providers.base import HistoryResult, ProviderResult
+from wagehood.providers.base import HistoryResult, ProviderResult, RequestPermits
 from wagehood.types import Quote, Timeframe, validate_symbol
 
 if TYPE_CHECKING:
@@ -75,10 +75,12 @@ class AlpacaProvider:
         feed: str = "iex",
         timeout: float = 5.0,
         client: httpx.Client | None = None,
+        budget: RequestPermits | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.feed = feed
         self._headers = {"APCA-API-KEY-ID": key_id, "APCA-API-SECRET-KEY": secret}
+        self._budget = budget
         self._owns_client = client is None
         self._client = client if client is not None else http.make_client(timeout)
 
@@ -139,7 +141,9 @@ class AlpacaProvider:
         params = {"symbols": ",".join(batch), "feed": self.feed}
         logger.debug("alpaca: latest trades of %d symbols", len(batch))
         url = self.base_url + TRADES_PATH
-        response = http.get(self.name, self._client, url, params, self._headers)
+        response = http.get(
+            self.name, self._client, url, params, self._headers, budget=self._budget
+        )
         http.raise_for_status(self.name, response)
         try:
             body = response.json()
@@ -165,7 +169,13 @@ class AlpacaProvider:
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
             response = http.get(
-                self.name, self._client, self.base_url + BARS_PATH, params, self._headers
+                self.name,
+                self._client,
+                self.base_url + BARS_PATH,
+                params,
+                self._headers,
+                budget=self._budget,
+                acquire=True,
             )
             if response.status_code in (400, 422):
                 raise ValidationError(

@@ -83,3 +83,15 @@ class BarSource(Protocol):
 @runtime_checkable
 class Provider(QuoteSource, BarSource, Protocol):
     """A data provider: latest quotes and closed historical bars."""
+
+
+class RequestPermits(Protocol):
+    """A shared request budget an HTTP provider draws on (``wagehood.storage.budget``)."""
+
+    def acquire(self) -> None:
+        """Wait for one request permit; raise ``BudgetExceededError`` if none comes soon."""
+        ...
+
+    def pause(self, seconds: float | None) -> float:
+        """The vendor answered 429: allow no request for ``seconds``."""
+        ...

@@ -42,7 +42,7 @@ from urllib.parse import quote as url_quote
 from wagehood.bars import Row, resample
 from wagehood.errors import ValidationError
 from wagehood.providers import http
-from wagehood.providers.base import HistoryResult, ProviderResult
+from wagehood.providers.base import HistoryResult, ProviderResult, RequestPermits
 from wagehood.types import Bar, Quote, Timeframe, validate_symbol
 
 if TYPE_CHECKING:
@@ -88,10 +88,12 @@ class YahooProvider:
         base_url: str = "https://query1.finance.yahoo.com",
         timeout: float = 5.0,
         client: httpx.Client | None = None,
+        budget: RequestPermits | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._clock = clock
+        self._budget = budget
         self._owns_client = client is None
         self._client = client if client is not None else http.make_client(timeout)
 
@@ -145,11 +147,13 @@ class YahooProvider:
             self._client.close()
 
     def _quote(self, symbol: str) -> Quote:
-        return _parse_chart(symbol, self._chart(symbol, CHART_PARAMS))
+        return _parse_chart(symbol, self._chart(symbol, CHART_PARAMS, history=False))
 
-    def _chart(self, symbol: str, params: dict[str, str]) -> httpx.Response:
+    def _chart(self, symbol: str, params: dict[str, str], *, history: bool) -> httpx.Response:
         url = self.base_url + CHART_PATH + url_quote(symbol, safe="")
-        response = http.get(self.name, self._client, url, params)
+        response = http.get(
+            self.name, self._client, url, params, budget=self._budget, acquire=history
+        )
         if response.status_code == 404:
             raise ValidationError(f"{symbol}: {_chart_error(response)}")
         if response.status_code in (400, 422):
@@ -165,7 +169,8 @@ class YahooProvider:
         for first, last in _windows(start, end, interval.span):
             params = {"interval": interval.name, "period1": str(first), "period2": str(last)}
             rows.update(
-                (int(row[0]), row) for row in _parse_rows(symbol, self._chart(symbol, params))
+                (int(row[0]), row)
+                for row in _parse_rows(symbol, self._chart(symbol, params, history=True))
             )
         return [rows[t] for t in sorted(rows) if start <= t < end]
 

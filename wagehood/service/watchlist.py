@@ -141,14 +141,18 @@ def batches(
 
 
 def plan_batches(store: RedisStore, settings: Settings, tick: float) -> list[tuple[str, list[str]]]:
-    """Return this tick's fetch batches and record beat's heartbeat."""
+    """Return this tick's fetch batches and record beat's heartbeat.
+
+    Providers with a request budget are polled within it (``wagehood.service.budgets``).
+    """
     from wagehood.providers.registry import max_batch_sizes  # noqa: PLC0415 - providers are optional here
+    from wagehood.service.budgets import within_budget  # noqa: PLC0415 - it imports this module
 
     seed(store, settings)
     with translate_errors():
         store.client.set(keys.BEAT_HEARTBEAT, repr(tick))
     return batches(
-        entries(store),
+        within_budget(store, settings, entries(store), tick),
         settings.batch_calculation_size,
         max_batch_sizes(),
         spread=settings.calculation_workers,
