@@ -293,17 +293,18 @@ def _bars(model: SymbolModel, timeframe: Timeframe, start: int, end: int) -> lis
     scale, volatility, exp = model.start_price, model.volatility, math.exp
     bars = []
     for time, points in zip(range(first, last, length), samples, strict=True):
-        prices = [round(scale * exp(volatility * path[offset]), 4) for offset in points]
+        walk = [path[offset] for offset in points]  # the price rises with W: 4 prices suffice
+        high, low = max(walk), min(walk)
         bars.append(
             Bar(
-                symbol=model.symbol,
-                timeframe=timeframe,
-                time=time,
-                open=prices[0],
-                high=max(prices),
-                low=min(prices),
-                close=prices[-1],
-                volume=_bar_volume(model, time - REFERENCE_TIME, length),
+                model.symbol,
+                timeframe,
+                time,
+                round(scale * exp(volatility * walk[0]), 4),
+                round(scale * exp(volatility * high), 4),
+                round(scale * exp(volatility * low), 4),
+                round(scale * exp(volatility * walk[-1]), 4),
+                _bar_volume(model, time - REFERENCE_TIME, length),
             )
         )
     return bars
