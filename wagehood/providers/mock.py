@@ -77,7 +77,7 @@ class SymbolModel:
 
 
 class MockProvider:
-    """Deterministic simulated quotes for any valid symbol (see the module docstring)."""
+    """Deterministic simulated quotes and bars for any valid symbol (see the module docstring)."""
 
     name: ClassVar[str] = "mock"
     max_batch: ClassVar[int] = 1000
