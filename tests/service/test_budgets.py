@@ -183,3 +183,17 @@ def test_a_429_pauses_the_budget_until_retry_after_has_passed(
     assert plan == [("yahoo", ["SPY"])]
     assert fetch(provider, breaker, store, ["SPY"], time.time()).quotes[0].price == 10.0
     provider.close()
+
+
+def test_a_batching_vendors_batch_is_one_request_not_split_over_processes(
+    store: RedisStore, settings: Settings
+) -> None:
+    symbols = ["AAPL", "MSFT", "SPY"]
+    watchlist.replace_all(
+        store, [*((s, "alpaca") for s in symbols), ("IWM", "mock"), ("QQQ", "mock")]
+    )
+
+    plan = watchlist.plan_batches(store, settings.replace(calculation_workers=2), 1_800_000_000.0)
+
+    assert sorted(plan) == [("alpaca", symbols), ("mock", ["IWM"]), ("mock", ["QQQ"])]
+    assert RequestBudget(store.client, "alpaca", 200).state()["requests"] == "1"

@@ -81,6 +81,15 @@ def demands(watch: Iterable[WatchEntry], settings: Settings) -> list[Demand]:
     return result
 
 
+def budgeted_batches(settings: Settings) -> set[str]:
+    """Return the budgeted providers that ask many symbols a request (a batch = a request)."""
+    return {
+        name
+        for name, cls in PROVIDERS.items()
+        if cls.max_batch > 1 and request_budget(name, settings) is not None
+    }
+
+
 def provider_budget(store: RedisStore, settings: Settings, provider: str) -> RequestBudget | None:
     """Return the shared request budget of ``provider``, or ``None`` if it makes no requests."""
     per_minute = request_budget(provider, settings)
