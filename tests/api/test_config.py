@@ -132,3 +132,17 @@ def test_validate_says_how_a_budget_slows_polling(client: FlaskClient, keys: Key
     assert report["notes"] == [
         "yahoo: 5 symbols at 1 s need 300 req/min, budget 60: each symbol every 5 s"
     ]
+
+
+def test_health_says_how_a_budget_slows_polling(client: FlaskClient, keys: Keys) -> None:
+    symbols = [{"symbol": s, "data_provider": "yahoo"} for s in ("SPY", "QQQ")]
+    client.put(f"{BASE}/watchlist", json={"symbols": symbols}, headers=keys.header("write"))
+
+    health = client.get("/api/v1/realtime/monitor/health").get_json()
+
+    budgets = health["components"]["budgets"]
+    assert budgets["status"] == "degraded"
+    assert budgets["providers"]["yahoo"]["note"] == (
+        "yahoo: 2 symbols at 1 s need 120 req/min, budget 60: each symbol every 2 s"
+    )
+    assert budgets["providers"]["yahoo"]["skipped_polls"] == 0
