@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import struct
+import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +19,11 @@ import httpx
 import pytest
 import websocket
 
+from tests.cli.conftest import WAGEHOOD, clean_environ
 from tests.ops.system import System
 from tests.processes import wait_for
 from wagehood.service import auth
+from wagehood.storage import keys
 
 PATH = "/api/v1/realtime/ws"
 
@@ -83,6 +87,40 @@ def test_revoking_a_key_closes_its_open_websockets_within_seconds(web: System) -
     assert all(c["code"] == 4401 and "revoked" in c["reason"] for c in closes), closes
     for ws in sockets:
         ws.close()
+
+
+def test_the_cli_stream_says_why_and_exits_with_the_auth_code_when_its_key_is_revoked(
+    web: System, tmp_path: Path
+) -> None:
+    secret, key_id = key(web, "cli-streamer")
+    env = clean_environ(tmp_path) | {"WAGEHOOD_API_URL": web.url, "WAGEHOOD_API_KEY": secret}
+    stream = subprocess.Popen(
+        [WAGEHOOD, "data", "stream", "SPY", "--duration", "60", "--format", "json"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        printed: list[str] = []
+        reader = threading.Thread(target=lambda: printed.extend(stream.stdout or []), daemon=True)
+        reader.start()
+        seq = 10**9
+
+        def relayed() -> bool:
+            nonlocal seq
+            seq += 1
+            update = {"type": "bar", "symbol": "SPY", "data": json.dumps({"symbol": "SPY"})}
+            web.store.client.xadd(keys.UPDATES, update, id=keys.seq_id(seq))
+            return bool(printed)
+
+        wait_for(relayed, 30, "the stream to print a frame", interval=0.5)
+        auth.revoke_key(web.store, key_id)
+        _, errors = stream.communicate(timeout=30)
+    finally:
+        stream.kill()
+        stream.wait()
+
+    assert stream.returncode == 4, errors
+    assert "4401" in errors
+    assert "revoked" in errors
 
 
 def test_an_expired_token_ends_its_websocket_and_a_renewed_one_reconnects(web: System) -> None:
