@@ -8,53 +8,22 @@ worker's threads (their own queue), never on the pipeline's worker.
 
 from __future__ import annotations
 
-import json
-import socket
 import statistics
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from celery import Celery
 
+from bench.tarpit import Tarpit, flood_outbox
 from tests.ops.system import System
 from tests.processes import wait_for
-from wagehood.service import alert_rules, delivery
-from wagehood.storage import keys
+from wagehood.service import delivery
 
 SYMBOLS = [f"T{i:02d}" for i in range(10)]
 CHANNELS = 10
 EVENTS = 40
 WINDOW = 20.0
-
-
-class Tarpit:
-    """A loopback TCP server that accepts every connection and never answers."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0), backlog=512)
-        self.server.settimeout(0.5)
-        self.port = self.server.getsockname()[1]
-        self.held: list[socket.socket] = []
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while not self.stopped.is_set() and len(self.held) < 2000:
-            try:
-                conn, _ = self.server.accept()
-            except TimeoutError:
-                continue
-            self.held.append(conn)
-
-    def close(self) -> None:
-        self.stopped.set()
-        self.thread.join(5)
-        for conn in [*self.held, self.server]:
-            conn.close()
 
 
 @pytest.fixture
@@ -93,21 +62,6 @@ def _ages(system: System, seconds: float) -> list[float]:
     return samples
 
 
-def _queue_events(system: System, count: int) -> None:
-    for n in range(count):
-        record = {"id": f"T00:1m:{n}:alert:dip", "symbol": "T00", "timeframe": "1m",
-                  "timestamp": "2024-06-01T00:00:00Z", "time": 1_717_200_000 + n * 60,
-                  "strategy": "alert:dip", "signal_type": "ALERT", "side": "alert",
-                  "confidence": 1.0, "price": 187.0, "reason": "rsi_14 < 30",
-                  "values": {"rsi_14": 28.0}, "rule": "dip"}  # fmt: skip
-        event = alert_rules.build_event(record, "alert", time.time())
-        system.store.client.hset(keys.OUTBOX, event["event_id"], json.dumps(event))
-    producer = Celery("test-producer", broker=system.redis.url)
-    producer.conf.update(task_serializer="json", accept_content=["json"])
-    producer.send_task("wagehood.drain_outbox")
-    producer.close()
-
-
 def test_pipeline_stays_fresh_while_every_webhook_channel_times_out(
     tarpitted: System, tarpit: Tarpit
 ) -> None:
@@ -116,7 +70,7 @@ def test_pipeline_stays_fresh_while_every_webhook_channel_times_out(
     for n in range(CHANNELS):
         data = {"name": f"pit{n}", "url": f"http://127.0.0.1:{tarpit.port}/hook/{n}"}
         delivery.create_channel(system.store, system.settings, data)
-    _queue_events(system, EVENTS)
+    flood_outbox(system.store, system.redis.url, EVENTS, SYMBOLS[0])
     threads = system.settings.io_worker_threads
     wait_for(lambda: len(tarpit.held) >= threads, 60, "the io worker's threads to be tarpitted")
 
