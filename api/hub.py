@@ -221,7 +221,7 @@ class Hub:
         self.unregister(connection)
         if connection.closed.is_set():
             return
-        self.dropped += 1
+        self.dropped += code != AUTH_EXPIRED  # the metric counts slow or flooding clients
         logger.warning("dropping websocket %s: %s", connection.id, reason)
         connection.finish(reason, code)
         timer = threading.Timer(FORCE_CLOSE_SECONDS, connection.on_force_close)
