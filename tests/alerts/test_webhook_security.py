@@ -7,7 +7,9 @@ a socket layer that records the address and refuses anything that is not loopbac
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import time
 from typing import Any
 
@@ -21,6 +23,7 @@ from werkzeug import Request, Response
 from tests.alerts.conftest import RECEIVER_ENV
 from tests.alerts.test_delivery_e2e import channel, inject, ok, receiver, status_is
 from tests.processes import wait_for
+from wagehood import logs
 from wagehood.alerts.transport import Network
 from wagehood.alerts.urls import check_url, is_public
 from wagehood.errors import ValidationError
@@ -166,3 +169,26 @@ def test_worker_log_hides_webhook_paths_and_receivers_verify_standard_signatures
     body, headers = seen[0].get_data(), dict(seen[0].headers)
     assert Webhook(secret).verify(body, headers) == json.loads(body)
     assert headers["Webhook-Id"] == event_id
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [('HTTP Request: POST http://10.0.0.5:8080/hook/SECRETPATHTOKEN123 "HTTP/1.1 200 OK"',
+      "http://10.0.0.5:8080/***"),
+     ("https://discord.com/api/webhooks/1/SECRETPATHTOKEN123?wait=true", "https://discord.com/***"),
+     ('{"url":"https://hooks.slack.com/services/T0/B0/SECRETPATHTOKEN123"}',
+      "https://hooks.slack.com/***")],
+)  # fmt: skip
+def test_every_log_line_shows_urls_without_path_or_query(line: str, shown: str) -> None:
+    handler = logging.StreamHandler(io.StringIO())
+    handler.addFilter(logs.RedactingFilter())
+    handler.setFormatter(logs.JsonFormatter())
+    third_party = logging.getLogger("httpx.test")
+    third_party.addHandler(handler)
+    try:
+        third_party.warning("%s", line)
+    finally:
+        third_party.removeHandler(handler)
+    written = handler.stream.getvalue()
+    assert "SECRETPATHTOKEN123" not in written
+    assert shown in written

@@ -7,6 +7,7 @@ per key, and 3-second tokens.
 from __future__ import annotations
 
 import json
+import logging
 import struct
 import subprocess
 import threading
@@ -22,6 +23,7 @@ import websocket
 from tests.cli.conftest import WAGEHOOD, clean_environ
 from tests.ops.system import System
 from tests.processes import wait_for
+from wagehood import logs
 from wagehood.service import auth
 from wagehood.storage import keys
 
@@ -205,3 +207,15 @@ def test_a_forged_log_line_in_the_connection_id_is_refused_and_escaped(web: Syst
     assert forged, "the refusal is logged, with the id escaped"
     assert not any(line.startswith("2026-01-01") for line in forged)
     assert all("\\n2026-01-01" in line for line in forged)
+
+
+def test_text_log_lines_escape_control_characters_in_messages_and_context() -> None:
+    record = logging.LogRecord(
+        "api.ws", logging.WARNING, "f", 1, "refused %s", ("x\n2026 CRITICAL forged\r\x1b[2J",), None
+    )
+    record.connection = "c\nd"
+    line = logs.TextFormatter().format(record)
+    assert "\n" not in line
+    assert "\r" not in line
+    assert "x\\n2026 CRITICAL forged\\r\\x1b[2J" in line
+    assert "connection=c\\nd" in line
