@@ -7,13 +7,20 @@ a socket layer that records the address and refuses anything that is not loopbac
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
+import socket
+import ssl
+import subprocess
+import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpcore
+import httpx
 import pytest
 from celery import Celery
 from pytest_httpserver import HTTPServer
@@ -24,6 +31,7 @@ from tests.alerts.conftest import RECEIVER_ENV
 from tests.alerts.test_delivery_e2e import channel, inject, ok, receiver, status_is
 from tests.processes import wait_for
 from wagehood import logs
+from wagehood.alerts import transport
 from wagehood.alerts.transport import Network
 from wagehood.alerts.urls import check_url, is_public
 from wagehood.errors import ValidationError
@@ -192,3 +200,45 @@ def test_every_log_line_shows_urls_without_path_or_query(line: str, shown: str) 
     written = handler.stream.getvalue()
     assert "SECRETPATHTOKEN123" not in written
     assert shown in written
+
+
+def test_a_pinned_delivery_keeps_the_urls_host_header(httpserver: HTTPServer) -> None:
+    _, seen = receiver(httpserver, ok)
+    url = f"http://hooks.example.test:{httpserver.port}/hook"  # a name no resolver knows
+
+    with transport.client("127.0.0.1", 5) as http:
+        answer = http.post(url, content=b"{}")
+
+    assert answer.status_code == 200
+    assert seen[0].headers["Host"] == f"hooks.example.test:{httpserver.port}"
+
+
+def test_a_pinned_tls_delivery_sends_the_urls_name_as_sni(tmp_path: Path) -> None:
+    cert, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=other.test", "-keyout", str(key_file), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key_file)
+    context.sni_callback = lambda _sock, name, _ctx: names.append(name)  # type: ignore[assignment]
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(10)
+    port = server.getsockname()[1]
+
+    def accept_one() -> None:
+        conn, _ = server.accept()
+        with contextlib.suppress(ssl.SSLError, OSError):
+            context.wrap_socket(conn, server_side=True).close()
+        conn.close()
+
+    acceptor = threading.Thread(target=accept_one, daemon=True)
+    acceptor.start()
+    with transport.client("127.0.0.1", 5) as http, pytest.raises(httpx.ConnectError):
+        http.post(f"https://hooks.example.test:{port}/hook", content=b"{}")  # untrusted cert
+    acceptor.join(10)
+    server.close()
+
+    assert names == ["hooks.example.test"]
