@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import struct
 import subprocess
 import threading
@@ -192,6 +193,37 @@ def test_websockets_are_capped_per_key_and_rest_stays_responsive_when_slots_are_
     assert elapsed < 5
     for ws in opened:
         ws.close()
+
+
+def test_websockets_are_capped_per_client_address(tmp_path: Path) -> None:
+    system = System(tmp_path, ["SPY"], WEB_CONCURRENCY="1", WS_MAX_PER_ADDRESS="2")
+    try:
+        (tmp_path / "data").mkdir(parents=True)
+        system.redis.start()
+        system.start_process("web")
+        wait_for(system.web_up, 30, "gunicorn to answer")
+        secrets = [key(system, f"addr{n}")[0] for n in range(4)]
+        first = [connect_from(system, "127.0.0.1", f"a{n}", secrets[n]) for n in range(2)]
+        for ws in first:
+            subscribed(ws)  # admitted and registered
+        third = connect_from(system, "127.0.0.1", "a2", secrets[2])
+        refused = closing(third)
+        elsewhere = connect_from(system, "127.0.0.2", "b0", secrets[3])
+        subscribed(elsewhere)
+        for ws in [*first, third, elsewhere]:
+            ws.close()
+    finally:
+        system.stop()
+
+    assert refused["code"] == 1008
+    assert "from this address (at most 2)" in refused["reason"], refused
+
+
+def connect_from(system: System, source: str, name: str, credential: str) -> Any:
+    sock = socket.create_connection(("127.0.0.1", system.port), 15, source_address=(source, 0))
+    url = f"ws://127.0.0.1:{system.port}{PATH}/{name}"
+    header = [f"Authorization: Bearer {credential}"]
+    return websocket.create_connection(url, header=header, timeout=15, socket=sock)
 
 
 def test_a_forged_log_line_in_the_connection_id_is_refused_and_escaped(web: System) -> None:
