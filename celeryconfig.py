@@ -32,6 +32,13 @@ task_serializer = "json"
 result_serializer = "json"
 accept_content = ["json"]
 task_ignore_result = True
+# Webhook deliveries and exports wait on the network and the disk: they have their own queues,
+# consumed by the Procfile's ``io`` worker (a thread pool), so a slow receiver holds an I/O
+# thread, never a pipeline process. The pipeline's worker consumes only the default queue.
+task_routes = {
+    "wagehood.deliver_event": {"queue": "deliveries"},
+    "wagehood.run_export": {"queue": "exports"},
+}
 task_acks_late = True
 task_reject_on_worker_lost = True
 task_acks_on_failure_or_timeout = True

@@ -70,6 +70,8 @@ def configure(app: Flask, settings: Settings, overrides: dict[str, Any]) -> None
         OPENAPI_JSON_PATH="openapi.json",
         WS_QUEUE_SIZE=QUEUE_SIZE,
         WS_SEND_BUFFER=256 * 1024,
+        WS_AUTH_CHECK_SECONDS=2.0,
+        WS_MAX_CLIENTS=None,  # gunicorn_conf sets it from its thread count
         SOCK_SERVER_OPTIONS={"ping_interval": 25, "max_message_size": WS_MAX_MESSAGE},
         API_SPEC_OPTIONS={
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

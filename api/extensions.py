@@ -16,6 +16,7 @@ from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
 
 EXPORT_TASK = "wagehood.run_export"
+EXPORT_QUEUE = "exports"  # consumed by the io worker (celeryconfig.task_routes)
 
 
 @dataclass
@@ -52,7 +53,7 @@ def enqueue_export(export_id: str) -> None:
     """Send the export task to the workers; if the broker is down, fail the export (503)."""
     app_state = state()
     try:
-        app_state.celery.send_task(EXPORT_TASK, args=[export_id], retry=False)
+        app_state.celery.send_task(EXPORT_TASK, args=[export_id], queue=EXPORT_QUEUE, retry=False)
     except OperationalError as error:
         exports.mark_failed(app_state.store, export_id, "task broker unavailable")
         raise TemporaryError("task broker unavailable", retry_after=5) from error

@@ -31,9 +31,10 @@ worker_class = "gthread"
 # connection and XREAD per process, and every frame is decoded once per process); a client
 # is served by whichever process accepted it, and resumes by sequence number as before.
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(len(os.sched_getaffinity(0)), 4))
-# 1024: one process relays to 1,000 WebSocket clients with no frame lost (bench/fanout.py;
-# with 64, clients beyond the 64th were accepted but never served). Threads start lazily.
-threads = int(os.environ.get("WEB_THREADS", "1024"))
+# 1088: one process relays to 1,000 WebSocket clients with no frame lost (bench/fanout.py;
+# with 64, clients beyond the 64th were accepted but never served) and keeps 64 threads for
+# REST (``ws_capacity``; further WebSockets are refused). Threads start lazily.
+threads = int(os.environ.get("WEB_THREADS", "1088"))
 worker_connections = threads + 64
 timeout = 60
 graceful_timeout = 10
@@ -65,6 +66,20 @@ def _multiprocess_dir() -> None:
 
 
 _multiprocess_dir()
+
+
+def ws_capacity(threads: int) -> int:
+    """Return how many WebSockets a process of ``threads`` threads takes (the rest is REST's).
+
+    Each open WebSocket holds a request thread for as long as it is open; without a reserve,
+    as many sockets as threads would leave REST requests queueing until they time out.
+    """
+    return max(1, threads - max(2, min(64, threads // 4)))
+
+
+def post_worker_init(worker: Any) -> None:
+    """Give the app its WebSocket capacity (its threads less the REST reserve)."""
+    worker.wsgi.config["WS_MAX_CLIENTS"] = ws_capacity(worker.cfg.threads)
 
 
 def child_exit(server: Any, worker: Any) -> None:

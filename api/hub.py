@@ -38,6 +38,18 @@ REPLAY_PUT_SECONDS = 10.0
 FORCE_CLOSE_SECONDS = 5.0
 IDLE_STOP_SECONDS = 30.0
 CLOSE = object()  # queue sentinel: the sender closes the socket
+POLICY_VIOLATION = 1008  # close codes: a rule was broken (quota, slow consumer, bad id)
+TRY_AGAIN_LATER = 1013  # the process has no WebSocket slot left
+AUTH_EXPIRED = 4401  # the key was revoked or the token expired: renew and reconnect
+
+
+@dataclass(frozen=True)
+class Limits:
+    """WebSockets one web process admits: per API key, per client address, in all."""
+
+    per_key: int
+    per_address: int
+    total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,9 @@ class Connection:
         self.buffer: list[Update] = []
         self.closed = threading.Event()
         self.close_reason: str | None = None
+        self.close_code = POLICY_VIOLATION
+        self.owner = ""  # the API key id it authenticated as
+        self.address = ""
         self.on_force_close: Callable[[], None] = lambda: None
 
     def wants(self, update: Update) -> bool:
@@ -135,11 +150,11 @@ class Connection:
                 return False
             return True
 
-    def finish(self, reason: str | None = None) -> None:
+    def finish(self, reason: str | None = None, code: int = POLICY_VIOLATION) -> None:
         """Stop sending: drop queued frames and let the sender close (with ``reason``)."""
         if self.closed.is_set():
             return
-        self.close_reason = reason
+        self.close_reason, self.close_code = reason, code
         self.closed.set()
         while True:
             try:
@@ -157,7 +172,7 @@ class Hub:
         self.store = store
         self.queue_size = queue_size
         self.connections: dict[int, Connection] = {}
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.thread: threading.Thread | None = None
         self.dropped = 0
 
@@ -165,6 +180,25 @@ class Hub:
     def client_count(self) -> int:
         """Return the number of open connections."""
         return len(self.connections)
+
+    def admit(self, connection: Connection, limits: Limits) -> tuple[int, str] | None:
+        """Register ``connection`` within ``limits``, or return the close code and reason."""
+        with self.lock:
+            open_now = list(self.connections.values())
+            if limits.total is not None and len(open_now) >= limits.total:
+                return TRY_AGAIN_LATER, f"server busy: all {limits.total} WebSocket slots in use"
+            if sum(c.owner == connection.owner for c in open_now) >= limits.per_key:
+                return (
+                    POLICY_VIOLATION,
+                    f"too many WebSockets for this API key (at most {limits.per_key})",
+                )
+            if sum(c.address == connection.address for c in open_now) >= limits.per_address:
+                return (
+                    POLICY_VIOLATION,
+                    f"too many WebSockets from this address (at most {limits.per_address})",
+                )
+            self.register(connection)
+            return None
 
     def register(self, connection: Connection) -> None:
         """Add ``connection``; start the reader (at the stream's current end) if needed."""
@@ -182,14 +216,14 @@ class Hub:
         with self.lock:
             self.connections.pop(id(connection), None)
 
-    def drop(self, connection: Connection, reason: str) -> None:
-        """Drop a connection that cannot keep up, with a close reason."""
+    def drop(self, connection: Connection, reason: str, code: int = POLICY_VIOLATION) -> None:
+        """Close a connection (too slow, flooding, credentials lapsed) with a reason."""
         self.unregister(connection)
         if connection.closed.is_set():
             return
-        self.dropped += 1
+        self.dropped += code != AUTH_EXPIRED  # the metric counts slow or flooding clients
         logger.warning("dropping websocket %s: %s", connection.id, reason)
-        connection.finish(reason)
+        connection.finish(reason, code)
         timer = threading.Timer(FORCE_CLOSE_SECONDS, connection.on_force_close)
         timer.daemon = True
         timer.start()

@@ -89,6 +89,7 @@ def authenticate_request() -> None:
     needed = PERMISSIONS.get(endpoint) or ("read" if request.method in READ_METHODS else "write")
     auth.require(principal, needed)
     g.principal = principal
+    g.credential = credential
     g.credential_kind = kind
 
 
@@ -113,6 +114,12 @@ def _credential(endpoint: str) -> tuple[str, str]:
         text = value.strip()
     elif endpoint in TOKEN_QUERY_ENDPOINTS and request.args.get("token"):
         text = request.args["token"]
+        if text.startswith(f"{auth.KEY_PREFIX}_"):
+            # A query string lands in access logs and browser history: short-lived tokens only.
+            raise AuthError(
+                "API keys are not accepted in the query string; "
+                "exchange the key for a token (POST /api/v1/auth/token)"
+            )
     else:
         raise AuthError("missing credentials: send 'Authorization: Bearer <key or token>'")
     if len(text) > 4096:
@@ -124,6 +131,12 @@ def current_principal() -> Principal:
     """Return the authenticated caller of this request."""
     principal: Principal = g.principal
     return principal
+
+
+def current_credential() -> str:
+    """Return the key or token this request authenticated with (never log it)."""
+    credential: str = g.credential
+    return credential
 
 
 def _rate_key() -> str:

@@ -14,7 +14,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import api, fanout, footprint, indicators, phases, pipeline, replay, scaling
+from bench import (
+    api,
+    fanout,
+    footprint,
+    indicators,
+    isolation,
+    phases,
+    pipeline,
+    replay,
+    scaling,
+)
 
 Scenario = Callable[[bool], dict[str, Any]]
 
@@ -27,6 +37,7 @@ SCENARIOS: dict[str, Scenario] = {
     "websocket": fanout.run,
     "footprint": footprint.run,
     "scaling": scaling.run,
+    "isolation": isolation.run,
 }
 
 # --quick (make bench-quick, under two minutes) runs these unless --only says otherwise.

@@ -64,7 +64,13 @@ def measure(clients: int, seconds: float, threads: int, workers: int = 1) -> dic
     with Cluster() as c:
         store = RedisStore.from_url(c.url)
         key = auth.create_key(store, "bench", "read", "100000000/minute").key
-        web = c.start("web", WEB_THREADS=str(threads), WEB_CONCURRENCY=str(workers))
+        web = c.start(
+            "web",
+            WEB_THREADS=str(threads),
+            WEB_CONCURRENCY=str(workers),
+            WS_MAX_PER_KEY=str(clients),  # one key and one address open every socket
+            WS_MAX_PER_ADDRESS=str(clients),
+        )
         _wait_http(c.api_port)
         c.client.xadd(keys.UPDATES, {"type": "init", "symbol": "", "data": "null"}, id="1-1")
         c.client.set(keys.UPDATES_SEQ, 1)
@@ -128,9 +134,9 @@ def run(quick: bool) -> dict[str, Any]:
     """Fan out to 100 and 1,000 clients; the default thread count and a raised one."""
     seconds = 4.0 if quick else 15.0
     plan = (
-        [(100, 1024, 1)]
+        [(100, 1088, 1)]
         if quick
-        else [(100, 64, 1), (100, 1024, 1), (1000, 1024, 1), (1000, 1024, 2)]
+        else [(100, 64, 1), (100, 1088, 1), (1000, 1088, 1), (1000, 1088, 2)]
     )
     measured = [measure(clients, seconds, threads, workers) for clients, threads, workers in plan]
     rows = []

@@ -145,8 +145,9 @@ class WsProbe:
     """One WebSocket client subscribed to every symbol; arrival minus tick per bar frame."""
 
     def __init__(self, port: int, key: str, names: list[str], clock: TickClock) -> None:
-        url = f"ws://127.0.0.1:{port}/api/v1/realtime/ws/bench-probe?token={key}"
-        self.ws = websocket.create_connection(url, timeout=10)
+        url = f"ws://127.0.0.1:{port}/api/v1/realtime/ws/bench-probe"
+        header = [f"Authorization: Bearer {key}"]  # an API key: never in the query string
+        self.ws = websocket.create_connection(url, timeout=10, header=header)
         self.ws.send(json.dumps({"action": "subscribe", "symbols": names}))
         self.clock = clock
         self.arrivals: list[tuple[float, float]] = []  # (arrival, quote second)

@@ -20,9 +20,10 @@ import websocket
 
 def _client(spec: dict[str, Any], index: int, out: dict[str, Any]) -> None:
     symbol = spec["symbols"][(spec["first"] + index) % len(spec["symbols"])]
-    url = f"{spec['url']}/fan-{spec['first'] + index}?token={spec['token']}"
+    url = f"{spec['url']}/fan-{spec['first'] + index}"
+    header = [f"Authorization: Bearer {spec['token']}"]  # an API key: never in the query
     try:
-        ws = websocket.create_connection(url, timeout=30)
+        ws = websocket.create_connection(url, timeout=30, header=header)
         ws.send(
             json.dumps({"action": "subscribe", "symbols": [symbol], "include_indicators": False})
         )

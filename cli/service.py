@@ -15,7 +15,7 @@ from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
 
 pass_settings = click.make_pass_decorator(Settings)
-ALL = ("web", "worker", "beat", "flower")
+ALL = ("web", "worker", "io", "beat", "flower")
 LEVELS = click.Choice(["debug", "info", "warning", "error"])
 
 
@@ -64,6 +64,7 @@ def service() -> None:
 
 service.add_command(_single("web", "Run the API (gunicorn, the Procfile's web line)."))
 service.add_command(_single("worker", "Run a Celery worker."))
+service.add_command(_single("io", "Run the io worker (webhook deliveries and exports)."))
 service.add_command(_single("beat", "Run Celery beat (the price-fetch schedule)."))
 
 

@@ -3,7 +3,8 @@
 The client subscribes with ``{"action": "subscribe", "symbols", "include_indicators",
 "since_seq"}``; after a dropped connection it reconnects (every ``reconnect_delay`` seconds)
 and asks for what it missed since the last ``seq`` it printed, so no frame is lost or shown
-twice. It ends cleanly on Ctrl-C or after ``--duration`` seconds.
+twice. A server's close reason (a revoked key, an expired token, a full quota) is printed
+on stderr; a reconnect the API refuses (401/403) ends the command with the auth exit code. It ends cleanly on Ctrl-C or after ``--duration`` seconds.
 """
 
 from __future__ import annotations
@@ -117,13 +118,14 @@ class Streamer:
         while not _expired(deadline):
             ws.settimeout(max(0.05, min(IDLE, _remaining(deadline))))
             try:
-                raw = ws.recv()
+                opcode, raw = ws.recv_data(control_frame=True)
             except websocket.WebSocketTimeoutException:
                 sink.flush()
                 continue
-            if not raw:
-                raise websocket.WebSocketConnectionClosedException("closed by the server")
-            self._handle(json.loads(raw), sink)
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                raise websocket.WebSocketConnectionClosedException(_closed_why(raw))
+            if opcode == websocket.ABNF.OPCODE_TEXT:
+                self._handle(json.loads(raw), sink)
 
     def _handle(self, frame: dict[str, Any], sink: Sink) -> None:
         kind, seq = frame.get("type"), frame.get("seq")
@@ -147,6 +149,15 @@ class Streamer:
             raise self.client.unreachable(error)
         click.echo(f"stream interrupted ({error or type(error).__name__}); reconnecting", err=True)
         return failures + 1
+
+
+def _closed_why(payload: bytes) -> str:
+    # The close frame's code and reason, e.g. "4401 token expired: renew ...": the reconnect
+    # that follows renews the handshake, and a revoked key then ends with the auth exit code.
+    if len(payload) < 2:
+        return "closed by the server"
+    code = int.from_bytes(payload[:2], "big")
+    return f"closed by the server ({code} {payload[2:].decode(errors='replace')})"
 
 
 def _remaining(deadline: float | None) -> float:

@@ -70,9 +70,13 @@ def _signal_group(pid: int, sig: int) -> None:
 
 
 def celery_worker(
-    env: Mapping[str, str], log: Path, concurrency: int = 1, pool: str = "prefork"
+    env: Mapping[str, str],
+    log: Path,
+    concurrency: int = 1,
+    pool: str = "prefork",
+    queues: str = "celery,deliveries,exports",
 ) -> Proc:
-    """Start ``celery worker`` on the project's app."""
+    """Start ``celery worker`` on the project's app (by default consuming every queue)."""
     args = [
         sys.executable,
         "-m",
@@ -86,6 +90,8 @@ def celery_worker(
         pool,
         "-c",
         str(concurrency),
+        "-Q",
+        queues,
         "--without-gossip",
         "--without-mingle",
         "-n",

@@ -4,7 +4,11 @@
 Celery's ``setup_logging`` signal, the CLI from its root group, and gunicorn uses
 ``dict_config`` through ``api/gunicorn_conf.py``. Every handler carries ``RedactingFilter``,
 so API keys (``wh_<id>_<secret>``), JWTs, ``Authorization`` values, ``Bearer`` credentials,
-passwords in URLs and any extra secret registered with ``add_secret`` become ``***``.
+passwords in URLs and any extra secret registered with ``add_secret`` become ``***``, and
+every URL loses its path and query (``http://host:port/***``): webhook URLs (Discord, Slack)
+carry their token in the path, and third-party loggers such as httpx's print whole URLs.
+Text lines write control characters of the message as escapes (a line feed as backslash-n),
+so no input can forge a second log line.
 
 ``bind(**fields)`` attaches context (``task_id``, ``task``, ``symbols``) to every record of the
 current thread/task; the JSON formatter writes it with the record's own ``extra`` fields.
@@ -33,6 +37,8 @@ PATTERNS = (
     re.compile(r"(?i)(?<=secret-key: )[^\s'\",]+"),
     re.compile(r"(?<=://)[^/\s:@]*:[^/\s@]+(?=@)"),  # user:password@ in URLs
 )
+URL_TAIL = re.compile(r"\b((?:https?|wss?)://[^/\s?#'\"<>\\]+)[/?#][^\s'\"<>\\]*")
+CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
 _secrets: set[str] = set()
 _context: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "wagehood_log_context", default=None
@@ -52,7 +58,12 @@ def redact(text: str) -> str:
         text = text.replace(secret, REDACTED)
     for pattern in PATTERNS:
         text = pattern.sub(REDACTED, text)
-    return text
+    return URL_TAIL.sub(rf"\1/{REDACTED}", text)
+
+
+def escape_controls(text: str) -> str:
+    """Return ``text`` with control characters written as escapes (one line stays one line)."""
+    return CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
 
 
 def bind(**fields: Any) -> contextvars.Token[dict[str, Any] | None]:
@@ -116,7 +127,8 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """Return the record as one readable line (plus a traceback if any)."""
         extra = {k: v for k, v in vars(record).items() if k not in _STANDARD and k != "context"}
-        record.context = "".join(f" {k}={v}" for k, v in extra.items())
+        record.context = escape_controls("".join(f" {k}={v}" for k, v in extra.items()))
+        record.msg, record.args = escape_controls(record.getMessage()), None
         return redact(super().format(record))
 
 

@@ -124,6 +124,14 @@ class Settings:
         default=2,
         metadata=_env("CALCULATION_WORKERS", _positive_int, "Processes per Celery worker node"),
     )
+    io_worker_threads: int = field(
+        default=16,
+        metadata=_env(
+            "IO_WORKER_THREADS",
+            _positive_int,
+            "Threads of the io worker (webhook deliveries and exports)",
+        ),
+    )
     max_concurrent_calculations: int = field(
         default=1,
         metadata=_env(
@@ -166,6 +174,20 @@ class Settings:
         default="127.0.0.1", metadata=_env("API_HOST", _text, "Address the API binds to")
     )
     api_port: int = field(default=8000, metadata=_env("API_PORT", _port, "Port the API listens on"))
+    ws_max_per_key: int = field(
+        default=20,
+        metadata=_env(
+            "WS_MAX_PER_KEY", _positive_int, "Open WebSockets per API key (per web process)"
+        ),
+    )
+    ws_max_per_address: int = field(
+        default=50,
+        metadata=_env(
+            "WS_MAX_PER_ADDRESS",
+            _positive_int,
+            "Open WebSockets per client address (per web process)",
+        ),
+    )
     log_level: str = field(
         default="INFO", metadata=_env("LOG_LEVEL", _log_level, "debug, info, warning or error")
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import random
+import time
 
 import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from wagehood.alerts import payloads, retry, signing
 from wagehood.alerts.channels import Channel, build_channel
@@ -46,11 +48,24 @@ def test_discord_and_slack_shapes() -> None:
 
 def test_signature_verifies_and_detects_tampering() -> None:
     body = payloads.body("generic", EVENT)
-    headers = signing.headers("whsec_k", body, EVENT["event_id"], 1)
+    headers = signing.headers("whsec_k", body, EVENT["event_id"], 1, 1_717_200_000)
     assert signing.verify("whsec_k", body, headers[signing.SIGNATURE_HEADER])
     assert not signing.verify("whsec_k", body + b" ", headers[signing.SIGNATURE_HEADER])
     assert not signing.verify("other", body, headers[signing.SIGNATURE_HEADER])
     assert headers[signing.EVENT_HEADER] == EVENT["event_id"]
+
+
+def test_standard_webhooks_library_verifies_the_signature_and_refuses_replays() -> None:
+    secret = signing.new_secret()
+    body = payloads.body("generic", EVENT)
+    now = int(time.time())
+    headers = signing.headers(secret, body, EVENT["event_id"], 1, now)
+    assert Webhook(secret).verify(body, headers) == json.loads(body)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body + b" ", headers)
+    stale = signing.headers(secret, body, EVENT["event_id"], 1, now - 600)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(body, stale)  # a captured request replayed 10 minutes later
 
 
 def test_event_ids_are_stable() -> None:

@@ -17,8 +17,11 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from api import create_app
+from api.hub import Connection, Hub, Limits
+from api.ws import parse_action
 from tests.api.conftest import Keys
 from tests.factories import START, context, mock_quotes
+from wagehood.errors import ValidationError
 from wagehood.service.pipeline import process_quotes
 from wagehood.settings import Settings
 from wagehood.storage import keys as redis_keys
@@ -112,7 +115,10 @@ def test_include_indicators_false_and_unsubscribe_and_ping(
     "message",
     ["not json", "[1,2]", '{"action": "dance"}', '{"action": "subscribe", "symbols": []}',
      '{"action": "subscribe", "symbols": ["<script>"]}', '{"action": "subscribe", "symbols": [1]}',
-     '{"action": "subscribe", "symbols": ["A"], "since_seq": -1}', "[" * 30_000 + "]" * 30_000],
+     '{"action": "subscribe", "symbols": ["A"], "since_seq": -1}', "[" * 30_000 + "]" * 30_000,
+     '{"action": "subscribe", "symbols": ["A"], "include_indicators": 1}',
+     '{"action": "subscribe", "symbols": ["A"], "since_seq": "5"}',
+     '{"action": "ping", "extra": true}', '{"symbols": ["A"]}'],
 )  # fmt: skip
 def test_malformed_messages_get_error_frames(live_server: str, keys: Keys, message: str) -> None:
     ws = connect(live_server, keys.read)
@@ -217,3 +223,38 @@ def test_slow_consumer_is_dropped_with_a_reason_and_others_keep_up(
     assert "slow consumer" in closing["reason"]
     slow.close()
     fast.close()
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [({"action": "subscribe", "symbols": ["A"], "include_indicators": 1}, "include_indicators"),
+     ({"action": "subscribe", "symbols": ["A"], "since_seq": 1.5}, "since_seq"),
+     ({"action": "subscribe", "symbols": []}, "symbols"),
+     ({"action": "ping", "extra": True}, "extra"),
+     ({"action": "dance"}, "action")],
+)  # fmt: skip
+def test_message_schema_names_the_bad_field(message: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        parse_action(json.dumps(message))
+    assert refused.value.field == field
+
+
+def test_hub_caps_sockets_per_address_and_in_all() -> None:
+    hub = Hub(RedisStore.from_url("redis://127.0.0.1:1"))  # admit() never reads Redis
+    hub.thread = threading.Thread()  # and no reader is started for this test
+    hub.thread.is_alive = lambda: True  # type: ignore[method-assign]
+    limits = Limits(per_key=10, per_address=2, total=3)
+
+    def connection(owner: str, address: str) -> Connection:
+        made = Connection(f"{owner}-{address}")
+        made.owner, made.address = owner, address
+        return made
+
+    assert hub.admit(connection("a", "10.0.0.1"), limits) is None
+    assert hub.admit(connection("b", "10.0.0.1"), limits) is None
+    per_address = hub.admit(connection("c", "10.0.0.1"), limits)
+    assert hub.admit(connection("c", "10.0.0.2"), limits) is None
+    total = hub.admit(connection("d", "10.0.0.3"), limits)
+
+    assert per_address == (1008, "too many WebSockets from this address (at most 2)")
+    assert total == (1013, "server busy: all 3 WebSocket slots in use")

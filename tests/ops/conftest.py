@@ -22,6 +22,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         REDIS_STREAMS_MAXLEN="200000",
         ALPACA_API_KEY="alpaca-key-id",
         ALPACA_API_SECRET=PROVIDER_SECRET,
+        WS_MAX_PER_KEY="64",  # test_load opens 50 sockets with one key from one address
+        WS_MAX_PER_ADDRESS="64",
     )
     try:
         started.start()

@@ -93,7 +93,7 @@ class System:
         )
         self.key = auth.create_key(self.store, "ops-admin", "admin").key
         self.read_key = auth.create_key(self.store, "ops-reader", "read").key
-        for kind in ("web", "worker", "beat"):
+        for kind in ("web", "worker", "io", "beat"):
             self.start_process(kind)
         wait_for(self.web_up, 30, "gunicorn to answer")
         return self

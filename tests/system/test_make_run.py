@@ -30,7 +30,7 @@ def _descendants(pid: int) -> set[int]:
 
 
 def _celery_worker(root: int) -> int | None:
-    """Return the PID of the celery worker whose parent is the supervisor."""
+    """Return the PID of the pipeline's celery worker (not the io one) under the supervisor."""
     for pid in _descendants(root):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -39,7 +39,8 @@ def _celery_worker(root: int) -> int | None:
         except OSError:
             continue
         program = cmdline[1].rsplit(b"/", 1)[-1] if len(cmdline) > 1 else b""
-        if program == b"celery" and b"worker" in cmdline and b"wagehood-supervise" in parent_cmd:
+        pipeline = b"worker" in cmdline and b"deliveries,exports" not in cmdline
+        if program == b"celery" and pipeline and b"wagehood-supervise" in parent_cmd:
             return pid
     return None
 

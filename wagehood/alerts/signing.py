@@ -1,12 +1,23 @@
-"""Event ids, channel secrets and the HMAC-SHA256 signature every delivery carries.
+"""Event ids, channel secrets and the signatures every delivery carries.
 
-Receivers verify ``X-Wagehood-Signature: sha256=<hex>``, the HMAC-SHA256 of the exact request
-body with the channel's secret, and drop a repeated ``X-Wagehood-Event-Id`` (a retry or a
-redelivery after a crash sends the same event, with the same id and the same body, again).
+Deliveries are signed the Standard Webhooks way (https://www.standardwebhooks.com/), so
+receivers can verify them with the ``standardwebhooks`` package or any Svix library:
+``webhook-id`` (the event id), ``webhook-timestamp`` (unix seconds of this attempt) and
+``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">``, keyed with the
+base64-decoded part of the channel's ``whsec_<base64>`` secret. Receivers reject timestamps
+more than 5 minutes off, which ends replays of captured requests, and drop a repeated
+``webhook-id`` (a retry or a redelivery after a crash sends the same event, same id, again).
+
+For one release the previous headers are sent too: ``X-Wagehood-Signature: sha256=<hex>``
+(HMAC-SHA256 of the body with the whole secret string, no timestamp) and
+``X-Wagehood-Event-Id``. Secrets made before Standard Webhooks were not standard base64; their
+key is the whole secret string's bytes (create the channel again for a standard secret).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -15,6 +26,9 @@ SIGNATURE_HEADER = "X-Wagehood-Signature"
 EVENT_HEADER = "X-Wagehood-Event-Id"
 ATTEMPT_HEADER = "X-Wagehood-Attempt"
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix naming the kind of value, not a secret
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
 
 
 def event_id(signal_id: str) -> str:
@@ -23,8 +37,23 @@ def event_id(signal_id: str) -> str:
 
 
 def new_secret() -> str:
-    """Return a fresh channel secret (shown once at creation)."""
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
+    """Return a fresh channel secret ``whsec_<base64 of 32 random bytes>`` (shown once)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signing_key(secret: str) -> bytes:
+    """Return the HMAC key of a ``whsec_<base64>`` secret (legacy secrets: their bytes)."""
+    try:
+        return base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except binascii.Error:
+        return secret.encode()
+
+
+def sign_standard(secret: str, event: str, timestamp: int, body: bytes) -> str:
+    """Return the ``webhook-signature`` value: ``v1,<base64 HMAC of id.timestamp.body>``."""
+    content = f"{event}.{timestamp}.".encode() + body
+    digest = hmac.new(signing_key(secret), content, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -38,10 +67,13 @@ def verify(secret: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(sign(secret, body), header or "")
 
 
-def headers(secret: str, body: bytes, event: str, attempt: int) -> dict[str, str]:
-    """Return the headers of one delivery attempt."""
+def headers(secret: str, body: bytes, event: str, attempt: int, timestamp: int) -> dict[str, str]:
+    """Return the headers of one delivery attempt made at ``timestamp`` (unix seconds)."""
     return {
         "Content-Type": "application/json",
+        ID_HEADER: event,
+        TIMESTAMP_HEADER: str(timestamp),
+        STANDARD_SIGNATURE_HEADER: sign_standard(secret, event, timestamp, body),
         EVENT_HEADER: event,
         "Idempotency-Key": event,
         ATTEMPT_HEADER: str(attempt),

@@ -26,10 +26,11 @@ from collections.abc import Callable
 from typing import Any
 
 from wagehood import __version__
-from wagehood.alerts import payloads, retry, signing
+from wagehood.alerts import payloads, retry, signing, transport
 from wagehood.alerts.channels import Channel, build_channel
 from wagehood.alerts.log import DONE, Attempt, Result, new_record, settle
-from wagehood.alerts.urls import Resolver, check_url, redact, resolve
+from wagehood.alerts.transport import Network
+from wagehood.alerts.urls import Resolver, checked_addresses, redact, resolve
 from wagehood.errors import ConflictError, NotFoundError, ValidationError
 from wagehood.settings import Settings
 from wagehood.storage import keys
@@ -161,22 +162,33 @@ def _prune(store: RedisStore, channel: str) -> None:
 # ---- one attempt -------------------------------------------------------------------------
 
 
-def deliver(store: RedisStore, settings: Settings, channel_name: str, event_id: str) -> Attempt:
-    """Make one delivery attempt of ``event_id`` to ``channel_name``."""
+def deliver(
+    store: RedisStore,
+    settings: Settings,
+    channel_name: str,
+    event_id: str,
+    network: Network | None = None,
+) -> Attempt:
+    """Make one delivery attempt of ``event_id`` to ``channel_name``.
+
+    ``network`` (resolver and socket layer) is the test seam; the default is the system's.
+    """
     lock, token = keys.delivery_lock(channel_name, event_id), secrets.token_hex(8)
     hold = int((settings.webhook_timeout + 5) * 1000)
     with translate_errors():
         if not store.client.set(lock, token, nx=True, px=hold):
             return Attempt("busy", settings.webhook_timeout + 1)
     try:
-        return _attempt(store, settings, channel_name, event_id)
+        return _attempt(store, settings, channel_name, event_id, network or Network())
     finally:
         with translate_errors():
             if store.client.get(lock) == token:
                 store.client.delete(lock)
 
 
-def _attempt(store: RedisStore, settings: Settings, name: str, event_id: str) -> Attempt:
+def _attempt(
+    store: RedisStore, settings: Settings, name: str, event_id: str, network: Network
+) -> Attempt:
     with translate_errors():
         channel_raw, secret, event_raw, record_raw = (
             store.client.pipeline(transaction=False)
@@ -197,7 +209,8 @@ def _attempt(store: RedisStore, settings: Settings, name: str, event_id: str) ->
     else:
         _save(store, record | {"status": "sending"})
         channel = Channel.from_dict(json.loads(channel_raw))
-        result = _send(settings, channel, _signed(secret, json.loads(event_raw), record, channel))
+        request = _signed(secret, json.loads(event_raw), record, channel)
+        result = _send(settings, channel, request, network)
     return _finish(store, settings, record, result)
 
 
@@ -205,20 +218,24 @@ def _signed(
     secret: str, event: dict[str, Any], record: dict[str, Any], channel: Channel
 ) -> tuple[bytes, dict[str, str]]:
     body = payloads.body(channel.format, event)
-    headers = signing.headers(secret, body, event["event_id"], record["attempts"])
+    attempt = record["attempts"]
+    headers = signing.headers(secret, body, event["event_id"], attempt, int(time.time()))
     return body, headers | {"User-Agent": f"wagehood/{__version__}"}
 
 
-def _send(settings: Settings, channel: Channel, request: tuple[bytes, dict[str, str]]) -> Result:
+def _send(
+    settings: Settings, channel: Channel, request: tuple[bytes, dict[str, str]], network: Network
+) -> Result:
     import httpx  # noqa: PLC0415 - lazily: importing httpx loads click (tests/test_imports.py)
 
     try:
-        check_url(channel.url, settings.webhook_allow_private)
+        addresses = checked_addresses(channel.url, settings.webhook_allow_private, network.resolver)
     except ValidationError as refused:
         return Result("permanent", error=f"refused target: {refused}")
     started = time.monotonic()
+    pinned = addresses[0] if addresses else None
     try:
-        with httpx.Client(timeout=settings.webhook_timeout, follow_redirects=False) as http:
+        with transport.client(pinned, settings.webhook_timeout, network.backend) as http:
             response = http.post(channel.url, content=request[0], headers=request[1])
     except httpx.HTTPError as failure:
         text = f"{type(failure).__name__}: {failure}".replace(channel.url, redact(channel.url))

@@ -86,6 +86,7 @@ async function start() {
     system: new SystemView({ notify }),
   };
   live.addEventListener('state', (event) => showLiveState(event.detail));
+  live.addEventListener('unauthorized', (event) => api.logout(`Live updates ended: ${event.detail}`));
   live.start();
   $('nav').hidden = false;
   $('session').hidden = false;

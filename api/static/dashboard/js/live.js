@@ -1,10 +1,13 @@
 // One WebSocket for the page. It subscribes the symbols the views need, dispatches the
 // server's frames as events ("bar", "indicators", "signal") and, after a drop, reconnects with
-// a fresh token and `since_seq` so that nothing is missed or seen twice.
+// a fresh token and `since_seq` so that nothing is missed or seen twice. The server closes
+// with 4401 when the socket's token expired (reconnect at once with the renewed token) or
+// its key was revoked (stop, and say why through an "unauthorized" event).
 
 const UPDATE_TYPES = new Set(['bar', 'indicators', 'signal']);
 const PING_MS = 20000;
 const MAX_BACKOFF_MS = 15000;
+const AUTH_LAPSED = 4401;
 
 export class Live extends EventTarget {
   constructor(tokenSource) {
@@ -95,8 +98,14 @@ export class Live extends EventTarget {
     if (ws !== this.ws) return;
     this.ws = null;
     if (this.stopped) return;
+    const lapsed = event.code === AUTH_LAPSED;
+    if (lapsed && (event.reason.includes('revoked') || !this.tokenSource())) {
+      this.setState('offline', event.reason);
+      this.dispatchEvent(new CustomEvent('unauthorized', { detail: event.reason }));
+      return;
+    }
     this.failures += 1;
-    const delay = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.failures);
+    const delay = lapsed ? 0 : Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.failures);
     this.setState('reconnecting', event.reason);
     this.timers.push(setTimeout(() => this.connect(), delay));
   }
