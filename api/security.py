@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, Response, current_app, g, request
-from flask_limiter import Limiter
+from flask_limiter import ApplicationLimit, Limiter
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from api.extensions import state
@@ -169,11 +169,15 @@ def _cors(response: Response) -> None:
 
 
 def build_limiter(app: Flask) -> Limiter:
-    """Create the rate limiter (flask-limiter: Redis storage, per-key limits, headers)."""
+    """Create the rate limiter (flask-limiter: Redis storage, per-key limits, headers).
+
+    The limit is an application-wide (shared) one: a key has one budget across every route,
+    not one per route.
+    """
     settings = app.extensions["wagehood"].settings
     limiter = Limiter(
         _rate_key,
-        default_limits=[_rate_limit],
+        application_limits=[ApplicationLimit(_rate_limit, scope="budget")],
         storage_uri=settings.redis_url,
         storage_options={"socket_timeout": 3, "socket_connect_timeout": 3},
         headers_enabled=True,
