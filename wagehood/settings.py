@@ -91,6 +91,12 @@ def _ratio(text: str) -> float:
     return value
 
 
+def _jwt_secret(text: str) -> str:
+    if len(text.encode()) < 32:
+        raise ValueError(f"must be at least 32 bytes, was {len(text.encode())}")
+    return text
+
+
 def _log_level(text: str) -> str:
     level: str = _choice("debug", "info", "warning", "error", "critical")(text)
     return level.upper()
@@ -248,7 +254,9 @@ class Settings:
     jwt_secret: str = field(
         default="",
         metadata=_env(
-            "JWT_SECRET", _text, "Secret signing API tokens (generated and kept in Redis if empty)"
+            "JWT_SECRET",
+            _jwt_secret,
+            "Secret signing API tokens, at least 32 bytes (empty: generated into WAGEHOOD_DATA_DIR/jwt.secret, mode 0600)",
         ),
     )
     jwt_ttl: int = field(

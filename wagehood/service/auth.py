@@ -13,16 +13,24 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import secrets
 import time
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jwt
 
-from wagehood.errors import AuthError, NotFoundError, PermissionDeniedError, ValidationError
+from wagehood.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore, translate_errors
@@ -34,9 +42,13 @@ KEY_PREFIX = "wh"
 JWT_ALGORITHM = "HS256"
 _RANKS = {name: rank for rank, name in enumerate(PERMISSIONS)}
 _UNREAD: Any = object()  # "the caller did not read the key record" (None: it read nothing)
-# The generated JWT secret per store: it never changes once set (SET NX), so each process
-# reads it once instead of on every token.
-_SECRETS: weakref.WeakKeyDictionary[RedisStore, str] = weakref.WeakKeyDictionary()
+SECRET_FILE = "jwt.secret"  # noqa: S105 - a file name: the generated secret, in the data dir
+TOKEN_TYPE = "access"  # noqa: S105 - the JWT typ claim, not a secret
+# The JWT secret per store and (JWT_SECRET, data dir): it never changes, so each process
+# resolves it once instead of on every token.
+_SECRETS: weakref.WeakKeyDictionary[RedisStore, dict[tuple[str, str], str]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -175,7 +187,7 @@ def verify_key(store: RedisStore, key: str, record: str | None = _UNREAD) -> Pri
 def issue_token(store: RedisStore, settings: Settings, principal: Principal) -> dict[str, Any]:
     """Return a JWT for ``principal`` valid for ``settings.jwt_ttl`` seconds."""
     now = int(time.time())
-    claims = {"sub": principal.key_id, "iat": now, "exp": now + settings.jwt_ttl, "typ": "access"}
+    claims = {"sub": principal.key_id, "iat": now, "exp": now + settings.jwt_ttl, "typ": TOKEN_TYPE}
     token = jwt.encode(claims, jwt_secret(store, settings), algorithm=JWT_ALGORITHM)
     return {"access_token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl}
 
@@ -198,7 +210,11 @@ def verify_token(
 
 
 def token_subject(store: RedisStore, settings: Settings, token: str) -> str:
-    """Return the key id a valid, unexpired token names, or raise ``AuthError``."""
+    """Return the key id a valid, unexpired token names, or raise ``AuthError``.
+
+    A token must be an ``access`` token (``typ``) whose lifetime (``exp - iat``) is at most
+    ``JWT_TTL``: a token forged or issued with a longer one is refused.
+    """
     try:
         claims = jwt.decode(
             token,
@@ -210,6 +226,10 @@ def token_subject(store: RedisStore, settings: Settings, token: str) -> str:
         raise AuthError("token expired") from None
     except jwt.InvalidTokenError:
         raise AuthError("invalid token") from None
+    issued = claims.get("iat")
+    lifetime = claims["exp"] - issued if isinstance(issued, int | float) else -1
+    if claims.get("typ") != TOKEN_TYPE or not 0 < lifetime <= settings.jwt_ttl:
+        raise AuthError("invalid token")
     return str(claims["sub"])
 
 
@@ -275,19 +295,59 @@ def require(principal: Principal, permission: str) -> None:
 
 
 def jwt_secret(store: RedisStore, settings: Settings) -> str:
-    """Return ``JWT_SECRET``, or the secret generated once and kept in Redis (read once)."""
-    if settings.jwt_secret:
-        return settings.jwt_secret
-    cached = _SECRETS.get(store)
-    if cached is not None:
-        return cached
+    """Return ``JWT_SECRET``, or the secret generated once into ``<data dir>/jwt.secret``.
+
+    The generated secret is created mode 0600 from the start and never stored in Redis (read
+    access to Redis must not give admin access). The copy earlier versions kept in Redis
+    (``wh:jwt:secret``) is deleted on first use and never trusted again: the tokens it signed
+    stop working and clients exchange their keys anew (tokens live ``JWT_TTL`` anyway).
+    """
+    cache = _SECRETS.setdefault(store, {})
+    where = (settings.jwt_secret, settings.data_dir)
+    if where not in cache:
+        _retire_redis_secret(store)
+        cache[where] = settings.jwt_secret or _file_secret(Path(settings.data_dir) / SECRET_FILE)
+    return cache[where]
+
+
+def _retire_redis_secret(store: RedisStore) -> None:
     with translate_errors():
-        secret = store.client.get(keys.JWT_SECRET)
-        if secret is None:
-            store.client.set(keys.JWT_SECRET, secrets.token_hex(32), nx=True)
-            secret = store.client.get(keys.JWT_SECRET)
-    _SECRETS[store] = str(secret)
-    return str(secret)
+        removed = store.client.delete(keys.JWT_SECRET)
+    if removed:
+        logger.warning(
+            "deleted the JWT secret earlier versions kept in Redis (%s); tokens it signed are "
+            "refused from now on, clients exchange their keys for new ones",
+            keys.JWT_SECRET,
+        )
+
+
+def _file_secret(path: Path) -> str:
+    if not path.exists():
+        # Written whole under a private name, then linked into place: the first process wins
+        # and nobody ever reads a half-written or world-readable secret.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        write_private(temp, secrets.token_hex(32) + "\n")
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        finally:
+            temp.unlink()
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError(f"{path} is readable by others (mode {mode:o}): chmod 600 it")
+    secret = path.read_text().strip()
+    if len(secret.encode()) < 32:
+        raise ConfigError(f"{path}: the JWT secret must be at least 32 bytes")
+    return secret
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create file ``path`` with mode 0600 from the start and write ``text`` (never overwrite)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
 
 
 def _key_id(key: str) -> str | None:

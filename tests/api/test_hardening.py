@@ -1,0 +1,135 @@
+"""Issue 16's REST and auth findings, through the Flask test client on a real Redis."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import stat
+import time
+from pathlib import Path
+
+import jwt
+import pytest
+from flask.testing import FlaskClient
+
+from api import create_app
+from cli.keys import ensure_admin_key
+from wagehood.errors import ConfigError
+from wagehood.service import auth
+from wagehood.settings import Settings
+from wagehood.storage import keys as redis_keys
+from wagehood.storage.redis_store import RedisStore
+
+KEYS_URL = "/api/v1/auth/keys"
+WATCHLIST = "/api/v1/realtime/config/watchlist"
+
+
+def _bearer(credential: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {credential}"}
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+# Finding 8: the JWT secret is not in Redis; token lifetime is capped; typ is checked.
+
+
+def test_the_generated_jwt_secret_is_a_0600_file_never_in_redis(
+    settings: Settings, store: RedisStore, client: FlaskClient
+) -> None:
+    admin = auth.create_key(store, "admin", "admin").key
+    token = client.post("/api/v1/auth/token", headers=_bearer(admin)).get_json()["access_token"]
+    assert client.get(KEYS_URL, headers=_bearer(token)).status_code == 200
+    path = Path(settings.data_dir) / auth.SECRET_FILE
+    secret = path.read_text().strip()
+    assert _mode(path) == 0o600
+    assert len(secret) == 64
+    assert store.client.exists(redis_keys.JWT_SECRET) == 0
+    for name in store.client.scan_iter("*"):
+        assert secret.encode() not in (store.client.dump(name) or b""), name
+
+
+def test_a_secret_left_in_redis_by_an_earlier_version_is_deleted_and_never_trusted(
+    settings: Settings, store: RedisStore
+) -> None:
+    admin = auth.create_key(store, "admin", "admin")
+    store.client.set(redis_keys.JWT_SECRET, "r" * 64)
+    now = int(time.time())
+    claims = {"sub": admin.principal.key_id, "iat": now, "exp": now + 60, "typ": "access"}
+    forged = jwt.encode(claims, "r" * 64, "HS256")
+    client = create_app(settings).test_client()
+    assert client.get(KEYS_URL, headers=_bearer(forged)).status_code == 401
+    assert store.client.exists(redis_keys.JWT_SECRET) == 0
+    token = client.post("/api/v1/auth/token", headers=_bearer(admin.key)).get_json()
+    assert client.get(KEYS_URL, headers=_bearer(token["access_token"])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "extra", "status"),
+    [
+        (900, {}, 200),
+        (31 * 365 * 86400, {}, 401),
+        (901, {}, 401),
+        (60, {"typ": "refresh"}, 401),
+        (60, {"typ": None}, 401),
+        (60, {"iat": None}, 401),
+    ],
+)
+def test_token_lifetime_is_capped_at_jwt_ttl_and_typ_is_checked(
+    settings: Settings,
+    store: RedisStore,
+    lifetime: int,
+    extra: dict[str, object],
+    status: int,
+) -> None:
+    principal = auth.create_key(store, "admin", "admin").principal
+    now = int(time.time())
+    claims = {"sub": principal.key_id, "iat": now, "exp": now + lifetime, "typ": "access"}
+    claims = {k: v for k, v in (claims | extra).items() if v is not None}
+    token = jwt.encode(claims, auth.jwt_secret(store, settings), "HS256")
+    client = create_app(settings).test_client()
+    assert client.get(KEYS_URL, headers=_bearer(token)).status_code == status
+
+
+def test_a_world_readable_secret_file_is_refused(settings: Settings, store: RedisStore) -> None:
+    path = Path(settings.data_dir) / auth.SECRET_FILE
+    path.parent.mkdir(parents=True)
+    path.write_text("s" * 64)
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        auth.jwt_secret(store, settings)
+
+
+# Finding 18: JWT_SECRET strength.
+
+
+def test_jwt_secret_needs_at_least_32_bytes() -> None:
+    with pytest.raises(ConfigError, match="JWT_SECRET: must be at least 32 bytes, was 31"):
+        Settings.from_env({"JWT_SECRET": "x" * 31})
+    assert Settings.from_env({"JWT_SECRET": "x" * 32}).jwt_secret == "x" * 32
+    assert Settings.from_env({"JWT_SECRET": ""}).jwt_secret == ""
+
+
+# Finding 21 (last part): admin.key is private from its creation on.
+
+
+def test_admin_key_file_is_created_0600_even_with_a_permissive_umask(
+    settings: Settings, store: RedisStore
+) -> None:
+    path = Path(settings.data_dir) / "admin.key"
+    path.parent.mkdir(parents=True)
+    path.write_text("stale\n")
+    path.chmod(0o644)
+    old = os.umask(0)
+    try:
+        key = ensure_admin_key(store, settings)
+    finally:
+        os.umask(old)
+    assert key is not None
+    assert path.read_text() == key + "\n"
+    assert _mode(path) == 0o600
+    source = inspect.getsource(auth.write_private)
+    assert "O_EXCL" in source
+    assert "0o600" in source
+    assert "chmod" not in inspect.getsource(ensure_admin_key)
