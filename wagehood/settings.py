@@ -29,6 +29,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"must be >= 0, was {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -270,6 +277,14 @@ class Settings:
     )
     cors_origins: str = field(
         default="", metadata=_env("CORS_ORIGINS", _text, "Comma-separated origins allowed by CORS")
+    )
+    trusted_proxies: int = field(
+        default=0,
+        metadata=_env(
+            "TRUSTED_PROXIES",
+            _count,
+            "Reverse proxies in front of the API whose X-Forwarded-For/-Proto are trusted (0: none)",
+        ),
     )
     flower_port: int = field(
         default=5555, metadata=_env("FLOWER_PORT", _port, "Port of the Flower task dashboard")

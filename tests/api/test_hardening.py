@@ -133,3 +133,44 @@ def test_admin_key_file_is_created_0600_even_with_a_permissive_umask(
     assert "O_EXCL" in source
     assert "0o600" in source
     assert "chmod" not in inspect.getsource(ensure_admin_key)
+
+
+# Finding 9: a lockout by address does not lock out valid keys; a documented proxy setting.
+
+
+def test_failed_logins_from_an_address_do_not_lock_out_its_valid_keys(
+    settings: Settings, store: RedisStore
+) -> None:
+    client = create_app(settings, AUTH_FAILURE_LIMIT=3).test_client()
+    reader = auth.create_key(store, "r", "read")
+    wrong_secret = reader.key[:-4] + "abcd"
+    codes = [client.get(WATCHLIST, headers=_bearer(wrong_secret)).status_code for _ in range(5)]
+    assert codes == [401, 401, 401, 429, 429]
+    assert client.get(WATCHLIST).status_code == 429  # no credential at all: still locked
+    assert client.get(WATCHLIST, headers=_bearer(reader.key)).status_code == 200
+    token = client.post("/api/v1/auth/token", headers=_bearer(reader.key)).get_json()
+    assert client.get(WATCHLIST, headers=_bearer(token["access_token"])).status_code == 200
+
+
+def test_forwarded_for_is_ignored_unless_proxies_are_trusted(
+    settings: Settings, store: RedisStore
+) -> None:
+    direct = create_app(settings, AUTH_FAILURE_LIMIT=2).test_client()
+    for spoofed in ("198.51.100.1", "198.51.100.2", "198.51.100.3"):
+        direct.get(WATCHLIST, headers=_bearer("wh_bad") | {"X-Forwarded-For": spoofed})
+    assert direct.get(WATCHLIST, headers=_bearer("wh_bad")).status_code == 429
+    store.client.flushdb()
+    behind = create_app(settings.replace(trusted_proxies=1), AUTH_FAILURE_LIMIT=2).test_client()
+    one = {"X-Forwarded-For": "198.51.100.1"}
+    other = {"X-Forwarded-For": "203.0.113.9, 198.51.100.2"}  # the proxy appended the client
+    assert [
+        behind.get(WATCHLIST, headers=_bearer("wh_bad") | one).status_code for _ in range(3)
+    ] == [401, 401, 429]
+    assert behind.get(WATCHLIST, headers=_bearer("wh_bad") | other).status_code == 401
+    assert store.client.exists(f"{redis_keys.AUTH_FAILURES}:198.51.100.2") == 1
+
+
+def test_trusted_proxies_is_a_documented_setting() -> None:
+    assert Settings.from_env({"TRUSTED_PROXIES": "2"}).trusted_proxies == 2
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        Settings.from_env({"TRUSTED_PROXIES": "-1"})

@@ -242,8 +242,9 @@ def authenticate(
     """Return the principal of a key or a token (told apart by their shape).
 
     With ``failures``, the address's failure counter is read in the same round trip as the
-    key record: an address over the limit is refused (``TooManyFailuresError``) before its
-    credential is judged, and a refused credential is counted.
+    key record, and a refused credential is counted. A valid credential is let through even
+    from an address over the limit (other clients behind the same NAT, proxy or loopback keep
+    working); an invalid one from such an address is refused with ``TooManyFailuresError``.
     """
     is_key = credential.startswith(f"{KEY_PREFIX}_")
     problem: AuthError | None = None
@@ -256,8 +257,7 @@ def authenticate(
     if failures is not None:
         reads.append(("get", (failures.counter,)))
     results = store.pipeline_reads(reads)
-    if failures is not None and int(results.pop() or 0) >= failures.limit:
-        raise TooManyFailuresError(failures)
+    failed = int(results.pop() or 0) if failures is not None else 0
     record = results[0] if key_id else None
     try:
         if problem is not None:
@@ -267,6 +267,8 @@ def authenticate(
         return verify_token(store, settings, credential, record)
     except AuthError:
         if failures is not None:
+            if failed >= failures.limit:
+                raise TooManyFailuresError(failures) from None
             count_failure(store, failures)
         raise
 
