@@ -20,6 +20,7 @@ from wagehood.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    QuotaExceededError,
     TemporaryError,
     ValidationError,
     WagehoodError,
@@ -33,6 +34,7 @@ STATUS = (
     (ValidationError, 422),
     (NotFoundError, 404),
     (ConflictError, 409),
+    (QuotaExceededError, 429),
     (TemporaryError, 503),
 )
 HTTP_TYPES = {
@@ -71,8 +73,9 @@ def handle_domain_error(error: WagehoodError) -> Response:
     """Map a domain error by its class (what the caller should do)."""
     status = next((code for cls, code in STATUS if isinstance(error, cls)), 400)
     headers = {}
+    if isinstance(error, TemporaryError | QuotaExceededError):
+        headers["Retry-After"] = str(max(1, int(error.retry_after or 1)))
     if isinstance(error, TemporaryError):
-        headers["Retry-After"] = str(int(error.retry_after or 1))
         logger.warning("503: %s", error)
     field = getattr(error, "field", None)
     return error_response(status, error.kind, str(error), field, **headers)

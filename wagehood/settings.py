@@ -275,6 +275,24 @@ class Settings:
             "RATE_LIMIT_DEFAULT", _text, "Requests allowed per API key (flask-limiter syntax)"
         ),
     )
+    export_max_rows: int = field(
+        default=500_000,
+        metadata=_env("EXPORT_MAX_ROWS", _positive_int, "Rows one export may hold"),
+    )
+    export_max_bytes: int = field(
+        default=32 * 1024 * 1024,
+        metadata=_env("EXPORT_MAX_BYTES", _positive_int, "Bytes one export file may hold"),
+    )
+    export_key_rows: int = field(
+        default=2_000_000,
+        metadata=_env("EXPORT_KEY_ROWS", _positive_int, "Rows one API key may export per 24 hours"),
+    )
+    export_key_bytes: int = field(
+        default=128 * 1024 * 1024,
+        metadata=_env(
+            "EXPORT_KEY_BYTES", _positive_int, "Bytes one API key may export per 24 hours"
+        ),
+    )
     cors_origins: str = field(
         default="", metadata=_env("CORS_ORIGINS", _text, "Comma-separated origins allowed by CORS")
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import stat
 import time
@@ -15,7 +16,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from cli.keys import ensure_admin_key
 from wagehood.errors import ConfigError
-from wagehood.service import auth
+from wagehood.service import auth, exports
 from wagehood.settings import Settings
 from wagehood.storage import keys as redis_keys
 from wagehood.storage.redis_store import RedisStore
@@ -174,3 +175,80 @@ def test_trusted_proxies_is_a_documented_setting() -> None:
     assert Settings.from_env({"TRUSTED_PROXIES": "2"}).trusted_proxies == 2
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
         Settings.from_env({"TRUSTED_PROXIES": "-1"})
+
+
+# Findings 20 and 16: exports belong to their creator and have quotas.
+
+EXPORT = "/api/v1/realtime/data/export"
+
+
+def _export(client: FlaskClient, store: RedisStore, key: str, symbol: str) -> dict[str, object]:
+    created = client.post(EXPORT, json={"symbols": [symbol]}, headers=_bearer(key))
+    assert created.status_code == 202, created.get_json()
+    export_id = created.get_json()["id"]
+    exports.run(store, export_id)  # what the worker's thin task does
+    status: dict[str, object] = client.get(f"{EXPORT}/{export_id}", headers=_bearer(key)).get_json()
+    return status
+
+
+def test_only_the_creating_key_or_an_admin_sees_an_export(
+    client: FlaskClient, store: RedisStore, seeded: str
+) -> None:
+    owner = auth.create_key(store, "owner", "read,write").key
+    other = auth.create_key(store, "other", "read,write").key
+    reader = auth.create_key(store, "reader", "read").key
+    admin = auth.create_key(store, "admin", "admin").key
+    done = _export(client, store, owner, seeded)
+    assert done["status"] == "done"
+    status_url, download_url = f"{EXPORT}/{done['id']}", str(done["download"])
+    for stranger in (other, reader):
+        assert client.get(status_url, headers=_bearer(stranger)).status_code == 404
+        assert client.get(download_url, headers=_bearer(stranger)).status_code == 404
+    owner_token = client.post("/api/v1/auth/token", headers=_bearer(owner)).get_json()
+    for allowed in (owner, owner_token["access_token"], admin):
+        answer = client.get(download_url, headers=_bearer(allowed))
+        assert answer.status_code == 200
+        assert json.loads(answer.get_data())["results"][0]["symbol"] == seeded
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"export_max_rows": 10}, "rows, over the limit of 10"),
+        ({"export_max_bytes": 1000}, "bytes, over the limit of 1000"),
+    ],
+)
+def test_an_export_over_a_cap_fails_and_keeps_no_file(
+    settings: Settings, store: RedisStore, seeded: str, setting: dict[str, int], message: str
+) -> None:
+    client = create_app(settings.replace(**setting)).test_client()
+    writer = auth.create_key(store, "w", "read,write").key
+    failed = _export(client, store, writer, seeded)
+    assert failed["status"] == "failed"
+    assert message in str(failed["error"])
+    assert store.client.exists(redis_keys.export_file(str(failed["id"]))) == 0
+
+
+def test_a_key_that_used_its_export_quota_is_refused_until_the_window_ends(
+    settings: Settings, store: RedisStore, seeded: str
+) -> None:
+    probe = auth.create_key(store, "probe", "read,write").key
+    rows = _export(create_app(settings).test_client(), store, probe, seeded)["rows"]
+    assert isinstance(rows, int)
+    assert rows > 100
+    client = create_app(settings.replace(export_key_rows=rows + 50)).test_client()
+    writer = auth.create_key(store, "w", "read,write").key
+    assert _export(client, store, writer, seeded)["status"] == "done"
+    over = _export(client, store, writer, seeded)
+    assert over["status"] == "failed"
+    assert "quota" in str(over["error"])
+    usage = redis_keys.export_usage(auth.verify_key(store, writer).key_id)
+    assert int(store.client.hget(usage, "rows") or 0) == rows  # the failed one is not counted
+    assert 0 < store.client.ttl(usage) <= 86400
+    tight = create_app(settings.replace(export_key_rows=rows)).test_client()
+    blocked = tight.post(EXPORT, json={"symbols": [seeded]}, headers=_bearer(writer))
+    assert blocked.status_code == 429
+    assert blocked.get_json()["error"]["type"] == "quota_exceeded"
+    assert 86000 < int(blocked.headers["Retry-After"]) <= 86400
+    other = auth.create_key(store, "other", "read,write").key
+    assert tight.post(EXPORT, json={"symbols": [seeded]}, headers=_bearer(other)).status_code == 202

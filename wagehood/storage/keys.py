@@ -88,6 +88,11 @@ def export_file(export_id: str) -> str:
     return f"{PREFIX}:export:{export_id}"
 
 
+def export_usage(key_id: str) -> str:
+    """Return the hash counting the rows and bytes key ``key_id`` exported in the window."""
+    return f"{PREFIX}:exports:usage:{key_id}"
+
+
 def bar_id(time: int) -> str:
     """Return the stream id of the bar starting at ``time``."""
     return f"{time}-1"
