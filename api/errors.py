@@ -133,6 +133,13 @@ def handle_recursion(error: RecursionError) -> Response:
     return error_response(400, "bad_request", "JSON nested too deeply")
 
 
+def handle_value_error(error: ValueError) -> Response:
+    """A JSON integer over Python's 4,300-digit conversion limit: 400; other errors: 500."""
+    if "integer string conversion" in str(error):
+        return error_response(400, "bad_request", "JSON number too long")
+    return handle_unexpected(error)
+
+
 def handle_unexpected(error: BaseException) -> Response:
     """Anything else: log it with its traceback, answer 500 without one."""
     logger.error("unexpected error", exc_info=error)
@@ -145,4 +152,5 @@ def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(OperationalError, handle_broker_error)
     app.register_error_handler(RecursionError, handle_recursion)
+    app.register_error_handler(ValueError, handle_value_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -252,3 +252,30 @@ def test_a_key_that_used_its_export_quota_is_refused_until_the_window_ends(
     assert 86000 < int(blocked.headers["Retry-After"]) <= 86400
     other = auth.create_key(store, "other", "read,write").key
     assert tight.post(EXPORT, json={"symbols": [seeded]}, headers=_bearer(other)).status_code == 202
+
+
+# Finding 10: a JSON integer over Python's 4,300-digit limit.
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/v1/realtime/config/watchlist/add"),
+        ("put", "/api/v1/realtime/config/system"),
+        ("post", "/api/v1/auth/keys"),
+        ("post", EXPORT),
+    ],
+)
+def test_a_json_integer_of_5000_digits_is_a_400(
+    client: FlaskClient, store: RedisStore, method: str, path: str
+) -> None:
+    admin = auth.create_key(store, "admin", "admin").key
+    body = b'{"symbol": "AAPL", "system": {"min_confidence": ' + b"9" * 5000 + b"}}"
+    answer = client.open(
+        path,
+        method=method,
+        data=body,
+        headers=_bearer(admin) | {"Content-Type": "application/json"},
+    )
+    assert answer.status_code in {400, 422}, answer.get_data()[:300]
+    assert answer.get_json()["error"]["type"] in {"bad_request", "validation_error"}
