@@ -133,9 +133,8 @@ def _rate_key() -> str:
 
 def _rate_limit() -> str:
     principal = g.get("principal")
-    if principal is not None and principal.rate_limit:
-        return str(principal.rate_limit)
-    return state().settings.rate_limit_default
+    default = state().settings.rate_limit_default
+    return default if principal is None else auth.rate_limit_of(principal, default)
 
 
 def _exempt() -> bool:

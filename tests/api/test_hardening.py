@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 
 import jwt
+import limits
 import pytest
 from flask.testing import FlaskClient
 
 from api import create_app
 from cli.keys import ensure_admin_key
-from wagehood.errors import ConfigError
+from wagehood.errors import ConfigError, ValidationError
 from wagehood.service import auth, exports
 from wagehood.settings import Settings
 from wagehood.storage import keys as redis_keys
@@ -279,3 +280,43 @@ def test_a_json_integer_of_5000_digits_is_a_400(
     )
     assert answer.status_code in {400, 422}, answer.get_data()[:300]
     assert answer.get_json()["error"]["type"] in {"bad_request", "validation_error"}
+
+
+# Finding 11: a key's own rate limit is validated when the key is created.
+
+VALID_LIMITS = ["120/minute", "2/second;100/hour", "10 per 5 minutes", "1/day, 5/month", "7/HOUR"]
+
+
+@pytest.mark.parametrize(
+    "bad", ["garbage", "1;2", "0/minute", "5/fortnight", "/minute", "5/minute;", ""]
+)
+def test_an_invalid_rate_limit_is_refused_at_key_creation(
+    client: FlaskClient, store: RedisStore, bad: str
+) -> None:
+    admin = auth.create_key(store, "admin", "admin").key
+    body = {"name": "k", "permissions": ["read"], "rate_limit": bad}
+    answer = client.post(KEYS_URL, json=body, headers=_bearer(admin))
+    assert answer.status_code == 422
+    assert answer.get_json()["error"]["field"] == "rate_limit"
+    with pytest.raises(ValidationError):
+        auth.create_key(store, "cli", "read", rate_limit=bad)
+    assert [p.name for p in auth.list_keys(store)] == ["admin"]
+
+
+@pytest.mark.parametrize("good", VALID_LIMITS)
+def test_every_accepted_rate_limit_is_one_flask_limiter_enforces(good: str) -> None:
+    assert auth.parse_rate_limit(good) == good
+    assert limits.parse_many(good)
+
+
+def test_a_key_stored_with_an_invalid_limit_by_an_old_version_gets_the_default(
+    settings: Settings, store: RedisStore
+) -> None:
+    key = auth.create_key(store, "old", "read")
+    record = json.loads(store.client.hget(redis_keys.API_KEYS, key.principal.key_id) or "{}")
+    store.client.hset(
+        redis_keys.API_KEYS, key.principal.key_id, json.dumps(record | {"rate_limit": "1;2"})
+    )
+    client = create_app(settings.replace(rate_limit_default="2/minute")).test_client()
+    codes = [client.get(WATCHLIST, headers=_bearer(key.key)).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]

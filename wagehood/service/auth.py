@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import time
 import weakref
@@ -41,6 +42,12 @@ PERMISSIONS = ("read", "write", "admin")
 KEY_PREFIX = "wh"
 JWT_ALGORITHM = "HS256"
 _RANKS = {name: rank for rank, name in enumerate(PERMISSIONS)}
+_LIMIT_SEPARATORS = re.compile(r"[;,|]")
+_LIMIT_ITEM = re.compile(
+    r"(?P<count>[0-9]{1,9})\s*(?:/|\s+per\s+)\s*(?:(?P<every>[0-9]{1,6})\s*)?"
+    r"(?:second|minute|hour|day|month|year)s?",
+    re.IGNORECASE,
+)
 _UNREAD: Any = object()  # "the caller did not read the key record" (None: it read nothing)
 SECRET_FILE = "jwt.secret"  # noqa: S105 - a file name: the generated secret, in the data dir
 TOKEN_TYPE = "access"  # noqa: S105 - the JWT typ claim, not a secret
@@ -121,12 +128,49 @@ def parse_permissions(value: str | Iterable[str]) -> tuple[str, ...]:
     return cleaned
 
 
+def parse_rate_limit(value: str) -> str:
+    """Return a valid rate limit such as ``"120/minute"`` or ``"2/second;100/hour"``.
+
+    The syntax is flask-limiter's (``<count>/<unit>`` or ``<count> per <n> <unit>s``, several
+    joined by ``;``, ``,`` or ``|``), every count at least 1.
+
+    Raises:
+        ValidationError: anything else (``"garbage"``, ``"1;2"``, ``"0/minute"``).
+    """
+    items = _LIMIT_SEPARATORS.split(value.strip()) if isinstance(value, str) else [""]
+    for item in items:
+        match = _LIMIT_ITEM.fullmatch(item.strip())
+        if match is None or int(match["count"]) < 1 or int(match["every"] or 1) < 1:
+            raise ValidationError(
+                f"rate_limit must read like '120/minute' or '2/second;100/hour', was {value!r}",
+                "rate_limit",
+            )
+    return value.strip()
+
+
+def rate_limit_of(principal: Principal, default: str) -> str:
+    """Return the key's own rate limit, or ``default`` if it has none (or an invalid one)."""
+    if principal.rate_limit and _is_rate_limit(principal.rate_limit):
+        return principal.rate_limit
+    return default
+
+
+def _is_rate_limit(value: str) -> bool:
+    try:
+        parse_rate_limit(value)
+    except ValidationError:
+        return False
+    return True
+
+
 def create_key(
     store: RedisStore, name: str, permissions: str | Iterable[str], rate_limit: str | None = None
 ) -> NewKey:
     """Create and store (hashed) a new key; return it, the only time it is visible."""
     if not name.strip() or len(name) > 100:
         raise ValidationError("name must be 1-100 characters", "name")
+    if rate_limit is not None:
+        rate_limit = parse_rate_limit(rate_limit)
     key_id = secrets.token_hex(8)
     key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     principal = Principal(
