@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import inspect
+import io
 import json
 import os
 import stat
@@ -320,3 +322,87 @@ def test_a_key_stored_with_an_invalid_limit_by_an_old_version_gets_the_default(
     client = create_app(settings.replace(rate_limit_default="2/minute")).test_client()
     codes = [client.get(WATCHLIST, headers=_bearer(key.key)).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+# Finding 17: indicator specs are range-checked and bar field names are reserved.
+
+INDICATORS_URL = "/api/v1/realtime/config/indicators"
+
+
+@pytest.mark.parametrize(
+    ("indicators", "message"),
+    [
+        ({"big": "sma(1000000000)"}, "period must be at most 1000, was 1e+09"),
+        ({"wide": "bbands(20,1e308)"}, "nbdev must be at most 10, was 1e+308"),
+        ({"neg": "bbands(20,-2)"}, "nbdev must be a finite number > 0"),
+        ({"slow": "macd(12,5000,9)"}, "slow must be at most 1000, was 5000"),
+        ({"close": "sma(20)"}, "'close' is reserved"),
+        ({"Volume": "ema(5)"}, "'Volume' is reserved"),
+        ({"time": "rsi(14)"}, "'time' is reserved"),
+    ],
+)
+def test_out_of_range_specs_and_bar_field_names_are_refused(
+    client: FlaskClient, store: RedisStore, indicators: dict[str, str], message: str
+) -> None:
+    admin = auth.create_key(store, "admin", "admin").key
+    before = client.get(INDICATORS_URL, headers=_bearer(admin)).get_json()
+    body = {"indicators": {"sma_20": "sma(20)", **indicators}}
+    answer = client.put(INDICATORS_URL, json=body, headers=_bearer(admin))
+    assert answer.status_code == 422, answer.get_json()
+    assert message in answer.get_json()["error"]["message"]
+    assert client.get(INDICATORS_URL, headers=_bearer(admin)).get_json() == before
+
+
+def test_the_largest_allowed_specs_are_accepted(client: FlaskClient, store: RedisStore) -> None:
+    admin = auth.create_key(store, "admin", "admin").key
+    body = {"indicators": {"long": "sma(1000)", "wide": "bbands(1000,10)", "closing": "ema(9)"}}
+    answer = client.put(INDICATORS_URL, json=body, headers=_bearer(admin))
+    assert answer.status_code == 200, answer.get_json()
+
+
+# Finding 14: rule and channel names are matched whole (no trailing newline).
+
+ALERTS = "/api/v1/realtime/alerts"
+
+
+@pytest.mark.parametrize("name", ["dip\n", "dip\r\n", "dip\nx", "\ndip", "dip "])
+def test_rule_and_channel_names_with_a_newline_are_refused(
+    settings: Settings, store: RedisStore, name: str
+) -> None:
+    client = create_app(settings.replace(webhook_allow_private=True)).test_client()
+    writer = _bearer(auth.create_key(store, "w", "read,write").key)
+    rule = {"name": name, "condition": "rsi_14 < 30"}
+    channel = {"name": name, "url": "http://127.0.0.1:9/hook"}
+    for kind, body in (("rules", rule), ("channels", channel)):
+        answer = client.post(f"{ALERTS}/{kind}", json=body, headers=writer)
+        assert answer.status_code == 422, (kind, answer.get_json())
+        assert answer.get_json()["error"]["field"] == "name"
+    assert client.get(f"{ALERTS}/rules", headers=writer).get_json()["count"] == 0
+    assert client.get(f"{ALERTS}/channels", headers=writer).get_json()["count"] == 0
+
+
+# Finding 15: CSV exports neutralise cells a spreadsheet would run as formulas.
+
+
+@pytest.mark.parametrize(
+    "reason",
+    ['=HYPERLINK("http://x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"],
+)
+def test_csv_export_cells_that_would_be_formulas_are_neutralised(
+    client: FlaskClient, store: RedisStore, seeded: str, reason: str
+) -> None:
+    stream = redis_keys.symbol_signals(seeded)
+    (_, fields), *_ = store.client.xrevrange(stream, count=1)
+    signal = json.loads(fields["data"])
+    store.client.xadd(stream, {"data": json.dumps(signal | {"id": "evil", "reason": reason})})
+    writer = auth.create_key(store, "w", "read,write").key
+    body = {"symbols": [seeded], "what": "signals", "format": "csv"}
+    created = client.post(EXPORT, json=body, headers=_bearer(writer)).get_json()
+    exports.run(store, created["id"])
+    text = client.get(f"{EXPORT}/{created['id']}/download", headers=_bearer(writer)).get_data(
+        as_text=True
+    )
+    rows = {row["id"]: row for row in csv.DictReader(io.StringIO(text, newline=""))}
+    assert rows["evil"]["reason"] == "'" + reason
+    assert float(rows["evil"]["price"]) == signal["price"]
+    assert all(not r["reason"].startswith(exports.FORMULA_STARTS) for r in rows.values())

@@ -44,6 +44,7 @@ MAX_SYMBOLS = 20
 FILE_TTL = 24 * 3600
 QUOTA_WINDOW = 24 * 3600  # a key's export quota counts what it exported in this window
 CHUNK = 64 * 1024
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SIGNAL_COLUMNS = (
     "id", "symbol", "timeframe", "timestamp", "time", "strategy", "signal_type", "side",
     "confidence", "price", "reason",
@@ -312,11 +313,11 @@ def all_bars(
 
 def _csv(request: ExportRequest, results: list[dict[str, Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180; a CR in a cell is quoted
     if request.what == "signals":
         writer.writerow(SIGNAL_COLUMNS)
         for result in results:
-            writer.writerows([[s.get(c) for c in SIGNAL_COLUMNS] for s in result["signals"]])
+            writer.writerows([[_cell(s.get(c)) for c in SIGNAL_COLUMNS] for s in result["signals"]])
         return out.getvalue()
     key = "bars" if request.what == "bars" else "indicators"
     rows = [row for result in results for row in _flat_rows(result["symbol"], result[key])]
@@ -333,7 +334,15 @@ def _flat_rows(symbol: str, items: list[dict[str, Any]]) -> Iterator[dict[str, A
 
 
 def _cell(value: Any) -> Any:
-    return "" if value is None else repr(value) if isinstance(value, float) else value
+    # Text a spreadsheet would run as a formula (= + - @, tab, CR first) gets a leading "'"
+    # (OWASP's CSV-injection advice); numbers, negative ones included, are written as numbers.
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _save(store: RedisStore, record: dict[str, Any]) -> None:
