@@ -50,7 +50,7 @@ def download(export_id: str) -> Response:
     """Stream a finished export's file."""
     record, chunks = exports.content(state().store, export_id, _owner())
     fmt = record["request"]["format"]
-    response = Response(stream_with_context(chunks), mimetype=MEDIA_TYPES[fmt])
+    response = Response(stream_with_context(chunks), content_type=MEDIA_TYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{export_id}.{fmt}"'
     response.headers["Content-Length"] = str(record["size"])
     return response

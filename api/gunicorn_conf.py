@@ -24,7 +24,7 @@ from wagehood.settings import Settings
 _settings = Settings.from_env()
 
 bind = f"{_settings.api_host}:{_settings.api_port}"
-worker_class = "gthread"
+worker_class = "api.gunicorn_worker.JsonErrorWorker"  # gthread, with JSON 414/431 bodies
 # One process per core (at most 4 by default): a process runs Python on one core at a time,
 # so on 2 cores a second process doubles the REST capacity (bench/api.py). Each process
 # runs its own WebSocket hub and relay reader of the updates stream (one more Redis

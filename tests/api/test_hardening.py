@@ -406,3 +406,28 @@ def test_csv_export_cells_that_would_be_formulas_are_neutralised(
     assert rows["evil"]["reason"] == "'" + reason
     assert float(rows["evil"]["price"]) == signal["price"]
     assert all(not r["reason"].startswith(exports.FORMULA_STARTS) for r in rows.values())
+
+
+# Finding 21: CORS allows PATCH (the alert routes use it); charset named once on CSV.
+
+
+def test_cors_preflight_allows_patch(settings: Settings) -> None:
+    client = create_app(settings.replace(cors_origins="https://app.example")).test_client()
+    preflight = client.options(
+        f"{ALERTS}/rules/dip",
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "PATCH"},
+    )
+    methods = [m.strip() for m in preflight.headers["Access-Control-Allow-Methods"].split(",")]
+    assert "PATCH" in methods
+
+
+def test_csv_export_content_type_names_its_charset_once(
+    client: FlaskClient, store: RedisStore, fresh: str
+) -> None:
+    writer = auth.create_key(store, "w", "read,write").key
+    body = {"symbols": [fresh], "format": "csv"}
+    created = client.post(EXPORT, json=body, headers=_bearer(writer)).get_json()
+    exports.run(store, created["id"])
+    answer = client.get(f"{EXPORT}/{created['id']}/download", headers=_bearer(writer))
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "text/csv; charset=utf-8"
