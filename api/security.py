@@ -2,8 +2,11 @@
 
 Deny by default: every endpoint needs a valid key or token except those in ``PUBLIC``; the
 permission needed is ``read`` for reads and ``write`` for changes unless ``PERMISSIONS`` says
-otherwise. Rate limits are counted per API key (a key's tokens share its budget) in Redis by
-flask-limiter (fixed window; ``X-RateLimit-*`` headers on every limited response).
+otherwise. Rate limits are counted per API key (a key's tokens share its budget; one budget
+across every route) in Redis by flask-limiter (fixed window; ``X-RateLimit-*`` headers on
+every limited response). Failed authentications are counted per client address
+(``TRUSTED_PROXIES`` says whether X-Forwarded-For names it); over the limit, only requests
+without a valid credential are refused.
 """
 
 from __future__ import annotations

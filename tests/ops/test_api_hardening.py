@@ -61,6 +61,7 @@ def test_read_access_to_redis_gives_no_token_secret(system: System) -> None:
     system.store.client.set(redis_keys.JWT_SECRET, "planted" * 10)
     planted = jwt.encode(long_lived | {"exp": now + 60}, "planted" * 10, "HS256")
     assert system.get("/auth/keys", key=planted).status_code == 401
+    system.store.client.delete(redis_keys.JWT_SECRET)
 
 
 def _raw(system: System, payload: bytes) -> tuple[int, dict[str, str], bytes]:
