@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import (
     alerts,
@@ -79,6 +80,11 @@ def configure(app: Flask, settings: Settings, overrides: dict[str, Any]) -> None
         },
     )
     app.config.update(overrides)
+    if settings.trusted_proxies:
+        # Behind N trusted proxies the client is the address the Nth one saw (auth lockout,
+        # rate limits of anonymous calls, logs); without any, X-Forwarded-* is ignored.
+        proxies = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:

@@ -20,6 +20,7 @@ from wagehood.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    QuotaExceededError,
     TemporaryError,
     ValidationError,
     WagehoodError,
@@ -33,6 +34,7 @@ STATUS = (
     (ValidationError, 422),
     (NotFoundError, 404),
     (ConflictError, 409),
+    (QuotaExceededError, 429),
     (TemporaryError, 503),
 )
 HTTP_TYPES = {
@@ -71,8 +73,9 @@ def handle_domain_error(error: WagehoodError) -> Response:
     """Map a domain error by its class (what the caller should do)."""
     status = next((code for cls, code in STATUS if isinstance(error, cls)), 400)
     headers = {}
+    if isinstance(error, TemporaryError | QuotaExceededError):
+        headers["Retry-After"] = str(max(1, int(error.retry_after or 1)))
     if isinstance(error, TemporaryError):
-        headers["Retry-After"] = str(int(error.retry_after or 1))
         logger.warning("503: %s", error)
     field = getattr(error, "field", None)
     return error_response(status, error.kind, str(error), field, **headers)
@@ -130,6 +133,13 @@ def handle_recursion(error: RecursionError) -> Response:
     return error_response(400, "bad_request", "JSON nested too deeply")
 
 
+def handle_value_error(error: ValueError) -> Response:
+    """A JSON integer over Python's 4,300-digit conversion limit: 400; other errors: 500."""
+    if "integer string conversion" in str(error):
+        return error_response(400, "bad_request", "JSON number too long")
+    return handle_unexpected(error)
+
+
 def handle_unexpected(error: BaseException) -> Response:
     """Anything else: log it with its traceback, answer 500 without one."""
     logger.error("unexpected error", exc_info=error)
@@ -142,4 +152,5 @@ def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(OperationalError, handle_broker_error)
     app.register_error_handler(RecursionError, handle_recursion)
+    app.register_error_handler(ValueError, handle_value_error)
     app.register_error_handler(Exception, handle_unexpected)

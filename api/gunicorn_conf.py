@@ -6,8 +6,8 @@ the WebSocket clients one worker process serves; raise it (or add workers) for m
 
 Logging goes through ``wagehood.logs`` (JSON lines with ``LOG_FORMAT=json``, secrets
 redacted, the access log included). Server-layer limits: a request line over 4 KiB answers
-414, more than 100 headers or one over 8 KiB answers 431/400, and the app refuses bodies over
-1 MiB (413). With ``WEB_CONCURRENCY`` > 1 the web metrics are kept in
+414, more than 100 headers or one over 8 KiB answers 431 (both in the API's JSON error shape,
+``api/gunicorn_worker.py``), and the app refuses bodies over 1 MiB (413). With ``WEB_CONCURRENCY`` > 1 the web metrics are kept in
 ``PROMETHEUS_MULTIPROC_DIR`` (default ``$WAGEHOOD_DATA_DIR/prometheus``) and summed on scrape.
 """
 
@@ -24,7 +24,7 @@ from wagehood.settings import Settings
 _settings = Settings.from_env()
 
 bind = f"{_settings.api_host}:{_settings.api_port}"
-worker_class = "gthread"
+worker_class = "api.gunicorn_worker.JsonErrorWorker"  # gthread, with JSON 414/431 bodies
 # One process per core (at most 4 by default): a process runs Python on one core at a time,
 # so on 2 cores a second process doubles the REST capacity (bench/api.py). Each process
 # runs its own WebSocket hub and relay reader of the updates stream (one more Redis

@@ -227,7 +227,7 @@ def render(app_state: ApiState) -> bytes:
 
 def metrics_response() -> Response:
     """Return ``/metrics``'s response."""
-    return Response(render(state()), mimetype=CONTENT_TYPE_LATEST)
+    return Response(render(state()), content_type=CONTENT_TYPE_LATEST)
 
 
 def _start_timer() -> None:

@@ -2,8 +2,11 @@
 
 Deny by default: every endpoint needs a valid key or token except those in ``PUBLIC``; the
 permission needed is ``read`` for reads and ``write`` for changes unless ``PERMISSIONS`` says
-otherwise. Rate limits are counted per API key (a key's tokens share its budget) in Redis by
-flask-limiter (fixed window; ``X-RateLimit-*`` headers on every limited response).
+otherwise. Rate limits are counted per API key (a key's tokens share its budget; one budget
+across every route) in Redis by flask-limiter (fixed window; ``X-RateLimit-*`` headers on
+every limited response). Failed authentications are counted per client address
+(``TRUSTED_PROXIES`` says whether X-Forwarded-For names it); over the limit, only requests
+without a valid credential are refused.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Flask, Response, current_app, g, request
-from flask_limiter import Limiter
+from flask_limiter import ApplicationLimit, Limiter
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from api.extensions import state
@@ -146,9 +149,8 @@ def _rate_key() -> str:
 
 def _rate_limit() -> str:
     principal = g.get("principal")
-    if principal is not None and principal.rate_limit:
-        return str(principal.rate_limit)
-    return state().settings.rate_limit_default
+    default = state().settings.rate_limit_default
+    return default if principal is None else auth.rate_limit_of(principal, default)
 
 
 def _exempt() -> bool:
@@ -174,7 +176,7 @@ def _cors(response: Response) -> None:
     if origin and origin in allowed and origin != "*":
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, DELETE, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
         response.headers["Access-Control-Expose-Headers"] = (
             "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
         )
@@ -182,11 +184,15 @@ def _cors(response: Response) -> None:
 
 
 def build_limiter(app: Flask) -> Limiter:
-    """Create the rate limiter (flask-limiter: Redis storage, per-key limits, headers)."""
+    """Create the rate limiter (flask-limiter: Redis storage, per-key limits, headers).
+
+    The limit is an application-wide (shared) one: a key has one budget across every route,
+    not one per route.
+    """
     settings = app.extensions["wagehood"].settings
     limiter = Limiter(
         _rate_key,
-        default_limits=[_rate_limit],
+        application_limits=[ApplicationLimit(_rate_limit, scope="budget")],
         storage_uri=settings.redis_url,
         storage_options={"socket_timeout": 3, "socket_connect_timeout": 3},
         headers_enabled=True,

@@ -6,7 +6,6 @@ These commands need no API key (they bootstrap the first one). ``ensure_admin_ke
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -26,8 +25,8 @@ def ensure_admin_key(store: RedisStore, settings: Settings) -> str | None:
     key: str = auth.create_key(store, name="admin", permissions=["read", "write", "admin"]).key
     path = Path(settings.data_dir) / "admin.key"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(key + "\n")
-    os.chmod(path, 0o600)
+    path.unlink(missing_ok=True)  # a stale file from an earlier Redis: replaced, never reused
+    auth.write_private(path, key + "\n")
     return key
 
 

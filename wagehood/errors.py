@@ -48,6 +48,16 @@ class ConflictError(DataError):
     kind = "conflict"
 
 
+class QuotaExceededError(DataError):
+    """The caller used up a quota (e.g. export bytes per key); retry after ``retry_after``."""
+
+    kind = "quota_exceeded"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class AuthError(WagehoodError):
     """Credentials are missing, wrong, revoked or expired."""
 

@@ -29,6 +29,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"must be >= 0, was {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -89,6 +96,12 @@ def _ratio(text: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"must be between 0 and 1, was {value}")
     return value
+
+
+def _jwt_secret(text: str) -> str:
+    if len(text.encode()) < 32:
+        raise ValueError(f"must be at least 32 bytes, was {len(text.encode())}")
+    return text
 
 
 def _log_level(text: str) -> str:
@@ -286,7 +299,9 @@ class Settings:
     jwt_secret: str = field(
         default="",
         metadata=_env(
-            "JWT_SECRET", _text, "Secret signing API tokens (generated and kept in Redis if empty)"
+            "JWT_SECRET",
+            _jwt_secret,
+            "Secret signing API tokens, at least 32 bytes (empty: generated into WAGEHOOD_DATA_DIR/jwt.secret, mode 0600)",
         ),
     )
     jwt_ttl: int = field(
@@ -298,8 +313,34 @@ class Settings:
             "RATE_LIMIT_DEFAULT", _text, "Requests allowed per API key (flask-limiter syntax)"
         ),
     )
+    export_max_rows: int = field(
+        default=500_000,
+        metadata=_env("EXPORT_MAX_ROWS", _positive_int, "Rows one export may hold"),
+    )
+    export_max_bytes: int = field(
+        default=32 * 1024 * 1024,
+        metadata=_env("EXPORT_MAX_BYTES", _positive_int, "Bytes one export file may hold"),
+    )
+    export_key_rows: int = field(
+        default=2_000_000,
+        metadata=_env("EXPORT_KEY_ROWS", _positive_int, "Rows one API key may export per 24 hours"),
+    )
+    export_key_bytes: int = field(
+        default=128 * 1024 * 1024,
+        metadata=_env(
+            "EXPORT_KEY_BYTES", _positive_int, "Bytes one API key may export per 24 hours"
+        ),
+    )
     cors_origins: str = field(
         default="", metadata=_env("CORS_ORIGINS", _text, "Comma-separated origins allowed by CORS")
+    )
+    trusted_proxies: int = field(
+        default=0,
+        metadata=_env(
+            "TRUSTED_PROXIES",
+            _count,
+            "Reverse proxies in front of the API whose X-Forwarded-For/-Proto are trusted (0: none)",
+        ),
     )
     flower_port: int = field(
         default=5555, metadata=_env("FLOWER_PORT", _port, "Port of the Flower task dashboard")

@@ -260,3 +260,26 @@ def test_several_limits_count_together_and_the_breached_one_is_shown(
     assert answers[0].headers["X-RateLimit-Limit"] == "2"
     assert answers[1].headers["X-RateLimit-Remaining"] == "0"
     assert 0 < int(answers[2].headers["Retry-After"]) <= 61
+
+
+def test_one_budget_per_key_across_every_route(settings: Settings, store: RedisStore) -> None:
+    client = create_app(settings).test_client()
+    key = auth.create_key(store, "tight", "read", rate_limit="5/minute").key
+    routes = [
+        "/api/v1/realtime/config/watchlist",
+        "/api/v1/realtime/config/indicators",
+        "/api/v1/realtime/config/strategies",
+        "/api/v1/realtime/config/system",
+        "/api/v1/realtime/config/summary",
+        "/api/v1/realtime/monitor/stats",
+        "/api/v1/realtime/alerts/rules",
+        "/api/v1/realtime/alerts/channels",
+    ]
+    answers = [client.get(url, headers=_bearer(key)) for url in routes]
+    assert [a.status_code for a in answers] == [200] * 5 + [429] * 3
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers[:5]] == ["4", "3", "2", "1", "0"]
+    assert all(a.headers["X-RateLimit-Limit"] == "5" for a in answers)
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 61
+    counters = [k for k in store.client.scan_iter("*") if "5/1/minute" in k]
+    assert len(counters) == 1, counters
+    assert counters[0].endswith(f"key:{key.split('_')[1]}/budget/5/1/minute"), counters

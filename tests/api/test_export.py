@@ -35,13 +35,13 @@ def _run(client: FlaskClient, keys: Keys, request: dict[str, Any]) -> str:
     export_id = created.get_json()["id"]
 
     def done() -> bool:
-        status = client.get(f"{EXPORT}/{export_id}", headers=keys.header()).get_json()
+        status = client.get(f"{EXPORT}/{export_id}", headers=keys.header("write")).get_json()
         assert status["status"] != "failed", status
         return bool(status["status"] == "done")
 
     wait_for(done, 60, "the export to finish")
-    status = client.get(f"{EXPORT}/{export_id}", headers=keys.header()).get_json()
-    download = client.get(status["download"], headers=keys.header())
+    status = client.get(f"{EXPORT}/{export_id}", headers=keys.header("write")).get_json()
+    download = client.get(status["download"], headers=keys.header("write"))
     assert download.status_code == 200
     return download.get_data(as_text=True)
 

@@ -104,9 +104,11 @@ def test_failed_authentications_are_limited_per_address(settings: Settings) -> N
         for _ in range(7)
     ]
     assert codes == [401] * 5 + [429] * 2
-    blocked = client.get("/api/v1/realtime/config/watchlist", headers=_bearer(key))
+    blocked = client.get("/api/v1/realtime/config/watchlist", headers=_bearer("wh_bad"))
     assert blocked.status_code == 429
     assert blocked.headers["Retry-After"] == "60"
+    valid = client.get("/api/v1/realtime/config/watchlist", headers=_bearer(key))
+    assert valid.status_code == 200  # a valid key from the same address is let through
     assert client.get("/api/v1/realtime/monitor/health").status_code in {200, 503}
 
 

@@ -19,7 +19,7 @@ from wagehood.alerts.grammar import ConditionError, Node, fields_of, parse, trig
 from wagehood.errors import ValidationError
 from wagehood.types import Side, Timeframe, iso_time, validate_symbol
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # whole names only: fullmatch
 MAX_COOLDOWN = 30 * 86400
 STRATEGY_PREFIX = "alert:"
 EDITABLE = ("condition", "timeframe", "symbol", "cooldown", "repeat", "enabled", "side")
@@ -27,7 +27,7 @@ EDITABLE = ("condition", "timeframe", "symbol", "cooldown", "repeat", "enabled",
 
 def validate_name(value: Any, what: str = "rule") -> str:
     """Return a valid rule or channel name: 1-40 of a-z, 0-9, '_' and '-'."""
-    if not isinstance(value, str) or not NAME.match(value):
+    if not isinstance(value, str) or not NAME.fullmatch(value):
         raise ValidationError(
             f"invalid {what} name {value!r}: use 1-40 characters a-z, 0-9, '_' or '-'", "name"
         )

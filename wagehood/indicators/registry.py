@@ -59,6 +59,12 @@ DEFAULT_INDICATORS: dict[str, str] = {
     "atr_14": "atr(14)",
 }
 
+# Bounds of spec parameters: periods (every integer parameter) and multipliers (every float
+# one, e.g. Bollinger's nbdev). A period's window is kept in the state of every symbol and
+# timeframe, and a multiplier near the float limit overflows to inf.
+MAX_PERIOD = 1000
+MAX_MULTIPLIER = 10.0
+
 _SPEC = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\(([^()]*)\))?\s*$")
 
 
@@ -147,7 +153,15 @@ def _convert(spec: str, parameter: tuple[str, type, float | None], value: float)
             raise ValidationError(
                 f"{name} must be an integer, was {value} in {spec!r}", field=FIELD
             )
+        if value > MAX_PERIOD:  # below 1: the indicator's own check names it
+            raise ValidationError(
+                f"{name} must be at most {MAX_PERIOD}, was {value:g} in {spec!r}", field=FIELD
+            )
         return int(value)
+    if value > MAX_MULTIPLIER:
+        raise ValidationError(
+            f"{name} must be at most {MAX_MULTIPLIER:g}, was {value:g} in {spec!r}", field=FIELD
+        )
     return value
 
 

@@ -13,16 +13,25 @@ import hashlib
 import hmac
 import json
 import logging
+import os
+import re
 import secrets
 import time
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jwt
 
-from wagehood.errors import AuthError, NotFoundError, PermissionDeniedError, ValidationError
+from wagehood.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore, translate_errors
@@ -33,10 +42,20 @@ PERMISSIONS = ("read", "write", "admin")
 KEY_PREFIX = "wh"
 JWT_ALGORITHM = "HS256"
 _RANKS = {name: rank for rank, name in enumerate(PERMISSIONS)}
+_LIMIT_SEPARATORS = re.compile(r"[;,|]")
+_LIMIT_ITEM = re.compile(
+    r"(?P<count>[0-9]{1,9})\s*(?:/|\s+per\s+)\s*(?:(?P<every>[0-9]{1,6})\s*)?"
+    r"(?:second|minute|hour|day|month|year)s?",
+    re.IGNORECASE,
+)
 _UNREAD: Any = object()  # "the caller did not read the key record" (None: it read nothing)
-# The generated JWT secret per store: it never changes once set (SET NX), so each process
-# reads it once instead of on every token.
-_SECRETS: weakref.WeakKeyDictionary[RedisStore, str] = weakref.WeakKeyDictionary()
+SECRET_FILE = "jwt.secret"  # noqa: S105 - a file name: the generated secret, in the data dir
+TOKEN_TYPE = "access"  # noqa: S105 - the JWT typ claim, not a secret
+# The JWT secret per store and (JWT_SECRET, data dir): it never changes, so each process
+# resolves it once instead of on every token.
+_SECRETS: weakref.WeakKeyDictionary[RedisStore, dict[tuple[str, str], str]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -109,12 +128,49 @@ def parse_permissions(value: str | Iterable[str]) -> tuple[str, ...]:
     return cleaned
 
 
+def parse_rate_limit(value: str) -> str:
+    """Return a valid rate limit such as ``"120/minute"`` or ``"2/second;100/hour"``.
+
+    The syntax is flask-limiter's (``<count>/<unit>`` or ``<count> per <n> <unit>s``, several
+    joined by ``;``, ``,`` or ``|``), every count at least 1.
+
+    Raises:
+        ValidationError: anything else (``"garbage"``, ``"1;2"``, ``"0/minute"``).
+    """
+    items = _LIMIT_SEPARATORS.split(value.strip()) if isinstance(value, str) else [""]
+    for item in items:
+        match = _LIMIT_ITEM.fullmatch(item.strip())
+        if match is None or int(match["count"]) < 1 or int(match["every"] or 1) < 1:
+            raise ValidationError(
+                f"rate_limit must read like '120/minute' or '2/second;100/hour', was {value!r}",
+                "rate_limit",
+            )
+    return value.strip()
+
+
+def rate_limit_of(principal: Principal, default: str) -> str:
+    """Return the key's own rate limit, or ``default`` if it has none (or an invalid one)."""
+    if principal.rate_limit and _is_rate_limit(principal.rate_limit):
+        return principal.rate_limit
+    return default
+
+
+def _is_rate_limit(value: str) -> bool:
+    try:
+        parse_rate_limit(value)
+    except ValidationError:
+        return False
+    return True
+
+
 def create_key(
     store: RedisStore, name: str, permissions: str | Iterable[str], rate_limit: str | None = None
 ) -> NewKey:
     """Create and store (hashed) a new key; return it, the only time it is visible."""
     if not name.strip() or len(name) > 100:
         raise ValidationError("name must be 1-100 characters", "name")
+    if rate_limit is not None:
+        rate_limit = parse_rate_limit(rate_limit)
     key_id = secrets.token_hex(8)
     key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
     principal = Principal(
@@ -175,7 +231,7 @@ def verify_key(store: RedisStore, key: str, record: str | None = _UNREAD) -> Pri
 def issue_token(store: RedisStore, settings: Settings, principal: Principal) -> dict[str, Any]:
     """Return a JWT for ``principal`` valid for ``settings.jwt_ttl`` seconds."""
     now = int(time.time())
-    claims = {"sub": principal.key_id, "iat": now, "exp": now + settings.jwt_ttl, "typ": "access"}
+    claims = {"sub": principal.key_id, "iat": now, "exp": now + settings.jwt_ttl, "typ": TOKEN_TYPE}
     token = jwt.encode(claims, jwt_secret(store, settings), algorithm=JWT_ALGORITHM)
     return {"access_token": token, "token_type": "Bearer", "expires_in": settings.jwt_ttl}
 
@@ -198,7 +254,11 @@ def verify_token(
 
 
 def token_subject(store: RedisStore, settings: Settings, token: str) -> str:
-    """Return the key id a valid, unexpired token names, or raise ``AuthError``."""
+    """Return the key id a valid, unexpired token names, or raise ``AuthError``.
+
+    A token must be an ``access`` token (``typ``) whose lifetime (``exp - iat``) is at most
+    ``JWT_TTL``: a token forged or issued with a longer one is refused.
+    """
     try:
         claims = jwt.decode(
             token,
@@ -210,6 +270,10 @@ def token_subject(store: RedisStore, settings: Settings, token: str) -> str:
         raise AuthError("token expired") from None
     except jwt.InvalidTokenError:
         raise AuthError("invalid token") from None
+    issued = claims.get("iat")
+    lifetime = claims["exp"] - issued if isinstance(issued, int | float) else -1
+    if claims.get("typ") != TOKEN_TYPE or not 0 < lifetime <= settings.jwt_ttl:
+        raise AuthError("invalid token")
     return str(claims["sub"])
 
 
@@ -222,8 +286,9 @@ def authenticate(
     """Return the principal of a key or a token (told apart by their shape).
 
     With ``failures``, the address's failure counter is read in the same round trip as the
-    key record: an address over the limit is refused (``TooManyFailuresError``) before its
-    credential is judged, and a refused credential is counted.
+    key record, and a refused credential is counted. A valid credential is let through even
+    from an address over the limit (other clients behind the same NAT, proxy or loopback keep
+    working); an invalid one from such an address is refused with ``TooManyFailuresError``.
     """
     is_key = credential.startswith(f"{KEY_PREFIX}_")
     problem: AuthError | None = None
@@ -236,8 +301,7 @@ def authenticate(
     if failures is not None:
         reads.append(("get", (failures.counter,)))
     results = store.pipeline_reads(reads)
-    if failures is not None and int(results.pop() or 0) >= failures.limit:
-        raise TooManyFailuresError(failures)
+    failed = int(results.pop() or 0) if failures is not None else 0
     record = results[0] if key_id else None
     try:
         if problem is not None:
@@ -247,6 +311,8 @@ def authenticate(
         return verify_token(store, settings, credential, record)
     except AuthError:
         if failures is not None:
+            if failed >= failures.limit:
+                raise TooManyFailuresError(failures) from None
             count_failure(store, failures)
         raise
 
@@ -275,19 +341,59 @@ def require(principal: Principal, permission: str) -> None:
 
 
 def jwt_secret(store: RedisStore, settings: Settings) -> str:
-    """Return ``JWT_SECRET``, or the secret generated once and kept in Redis (read once)."""
-    if settings.jwt_secret:
-        return settings.jwt_secret
-    cached = _SECRETS.get(store)
-    if cached is not None:
-        return cached
+    """Return ``JWT_SECRET``, or the secret generated once into ``<data dir>/jwt.secret``.
+
+    The generated secret is created mode 0600 from the start and never stored in Redis (read
+    access to Redis must not give admin access). The copy earlier versions kept in Redis
+    (``wh:jwt:secret``) is deleted on first use and never trusted again: the tokens it signed
+    stop working and clients exchange their keys anew (tokens live ``JWT_TTL`` anyway).
+    """
+    cache = _SECRETS.setdefault(store, {})
+    where = (settings.jwt_secret, settings.data_dir)
+    if where not in cache:
+        _retire_redis_secret(store)
+        cache[where] = settings.jwt_secret or _file_secret(Path(settings.data_dir) / SECRET_FILE)
+    return cache[where]
+
+
+def _retire_redis_secret(store: RedisStore) -> None:
     with translate_errors():
-        secret = store.client.get(keys.JWT_SECRET)
-        if secret is None:
-            store.client.set(keys.JWT_SECRET, secrets.token_hex(32), nx=True)
-            secret = store.client.get(keys.JWT_SECRET)
-    _SECRETS[store] = str(secret)
-    return str(secret)
+        removed = store.client.delete(keys.JWT_SECRET)
+    if removed:
+        logger.warning(
+            "deleted the JWT secret earlier versions kept in Redis (%s); tokens it signed are "
+            "refused from now on, clients exchange their keys for new ones",
+            keys.JWT_SECRET,
+        )
+
+
+def _file_secret(path: Path) -> str:
+    if not path.exists():
+        # Written whole under a private name, then linked into place: the first process wins
+        # and nobody ever reads a half-written or world-readable secret.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        write_private(temp, secrets.token_hex(32) + "\n")
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        finally:
+            temp.unlink()
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError(f"{path} is readable by others (mode {mode:o}): chmod 600 it")
+    secret = path.read_text().strip()
+    if len(secret.encode()) < 32:
+        raise ConfigError(f"{path}: the JWT secret must be at least 32 bytes")
+    return secret
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create file ``path`` with mode 0600 from the start and write ``text`` (never overwrite)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
 
 
 def _key_id(key: str) -> str | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from wagehood.alerts.evaluate import BAR_FIELDS
 from wagehood.errors import ValidationError
 from wagehood.indicators.registry import DEFAULT_INDICATORS, build
 from wagehood.settings import Settings
@@ -28,6 +29,8 @@ from wagehood.types import Timeframe
 
 SECTIONS = ("indicators", "strategies", "system")
 MAX_INDICATORS = 64
+# Bar fields that sit beside indicator columns in bars, exports and alert conditions.
+RESERVED_NAMES = (*BAR_FIELDS, "time", "epoch", "symbol", "timeframe")
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,14 @@ def validate_indicators(value: Any) -> dict[str, str]:
             raise ValidationError(f"invalid indicator name {name!r}", "indicators")
         if not isinstance(spec, str):
             raise ValidationError(f"indicator {name!r}: spec must be a string", "indicators")
-        build(spec)
+        columns = [name + suffix for suffix in build(spec).outputs]
+        reserved = [c for c in columns if c.lower() in RESERVED_NAMES]
+        if reserved:
+            raise ValidationError(
+                f"indicator name {reserved[0]!r} is reserved for a bar field "
+                f"({', '.join(RESERVED_NAMES)})",
+                "indicators",
+            )
         result[name] = spec
     return result
 

@@ -18,7 +18,7 @@ UPDATES_SEQ = f"{PREFIX}:updates:seq"  # counter giving the updates stream its s
 SIGNALS = f"{PREFIX}:signals"  # stream of every signal (all symbols)
 DEAD_LETTERS = f"{PREFIX}:deadletters"  # stream of tasks that failed for good
 API_KEYS = f"{PREFIX}:apikeys"  # hash: key id -> JSON {hash, name, permissions, ...}
-JWT_SECRET = f"{PREFIX}:jwt:secret"  # generated secret when JWT_SECRET is not set
+JWT_SECRET = f"{PREFIX}:jwt:secret"  # retired: where old versions kept the JWT secret
 EXPORTS = f"{PREFIX}:exports"  # hash: export id -> JSON status
 BEAT_HEARTBEAT = f"{PREFIX}:beat:heartbeat"  # epoch seconds of the last dispatch
 STATS = f"{PREFIX}:stats"  # hash of counters (bars, ticks, errors, ...)
@@ -87,6 +87,11 @@ def delivery_lock(channel: str, event_id: str) -> str:
 def export_file(export_id: str) -> str:
     """Return the key holding a finished export's content."""
     return f"{PREFIX}:export:{export_id}"
+
+
+def export_usage(key_id: str) -> str:
+    """Return the hash counting the rows and bytes key ``key_id`` exported in the window."""
+    return f"{PREFIX}:exports:usage:{key_id}"
 
 
 def bar_id(time: int) -> str:
