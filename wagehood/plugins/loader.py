@@ -142,7 +142,7 @@ def _load_entry_points() -> _Source:
     source = _Source([], {"strategy": {}, "indicator": {}})
     for kind, group in GROUPS.items():
         for point in entry_points(group=group):
-            _admit(source, kind, point.value, _dist(point), lambda p=point: p.load())
+            _admit(source, kind, point.name, point.value, _dist(point), lambda p=point: p.load())
     return source
 
 
@@ -166,11 +166,12 @@ def _load_files(stamp: tuple[tuple[str, int, int], ...]) -> _Source:
         try:
             module = _import_file(Path(path))
         except Exception as error:
-            _failed(source, "?", path, ("file", "-"), error)
+            _failed(source, Path(path).name, path, ("file", "-"), error)
             continue
         for cls in _plugin_classes(module):
             kind = "strategy" if hasattr(cls, "evaluate") else "indicator"
-            _admit(source, kind, f"{path}:{cls.__name__}", ("file", "-"), lambda c=cls: c)
+            origin = f"{path}:{cls.__name__}"
+            _admit(source, kind, cls.__name__, origin, ("file", "-"), lambda c=cls: c)
     return source
 
 
@@ -195,17 +196,22 @@ def _plugin_classes(module: Any) -> list[type[Any]]:
         for value in vars(module).values()
         if inspect.isclass(value)
         and value.__module__ == module.__name__
+        and not value.__name__.startswith("_")
         and hasattr(value, "interface_version")
     ]
 
 
-def _admit(source: _Source, kind: str, origin: str, dist: tuple[str, str], load: Any) -> None:
+def _admit(
+    source: _Source, kind: str, label: str, origin: str, dist: tuple[str, str], load: Any
+) -> None:
+    # ``label`` names the plugin until its class (and its ``name``) is known. Any exception
+    # from plugin code is reported, never fatal.
     try:
         cls = load()
     except Exception as error:
-        _failed(source, origin.rpartition(":")[2] or origin, origin, dist, error)
+        _failed(source, label, origin, dist, error)
         return
-    name = str(getattr(cls, "name", origin))
+    name = str(getattr(cls, "name", label))
     interface = getattr(cls, "interface_version", None)
     problem = check_class(cls, kind)
     status = "refused" if problem else "loaded"
