@@ -142,7 +142,7 @@ def _load_entry_points() -> _Source:
     source = _Source([], {"strategy": {}, "indicator": {}})
     for kind, group in GROUPS.items():
         for point in entry_points(group=group):
-            _admit(source, kind, point.name, point.value, _dist(point), lambda p=point: p.load())
+            _admit(source, kind, (point.name, point.value), _dist(point), lambda p=point: p.load())
     return source
 
 
@@ -171,7 +171,7 @@ def _load_files(stamp: tuple[tuple[str, int, int], ...]) -> _Source:
         for cls in _plugin_classes(module):
             kind = "strategy" if hasattr(cls, "evaluate") else "indicator"
             origin = f"{path}:{cls.__name__}"
-            _admit(source, kind, cls.__name__, origin, ("file", "-"), lambda c=cls: c)
+            _admit(source, kind, (cls.__name__, origin), ("file", "-"), lambda c=cls: c)
     return source
 
 
@@ -202,10 +202,11 @@ def _plugin_classes(module: Any) -> list[type[Any]]:
 
 
 def _admit(
-    source: _Source, kind: str, label: str, origin: str, dist: tuple[str, str], load: Any
+    source: _Source, kind: str, where: tuple[str, str], dist: tuple[str, str], load: Any
 ) -> None:
-    # ``label`` names the plugin until its class (and its ``name``) is known. Any exception
-    # from plugin code is reported, never fatal.
+    # ``where`` is (label, origin): the label names the plugin until its class (and its
+    # ``name``) is known. Any exception from plugin code is reported, never fatal.
+    label, origin = where
     try:
         cls = load()
     except Exception as error:
