@@ -28,6 +28,7 @@ from api.metrics import register_metrics
 from api.schemas import ApiErrorSchema
 from api.security import register_security
 from wagehood import __version__
+from wagehood.service import plugins
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
 
@@ -77,6 +78,7 @@ def configure(app: Flask, settings: Settings, overrides: dict[str, Any]) -> None
         },
     )
     app.config.update(overrides)
+    plugins.configure(settings)  # import failures are logged now and shown by /health
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:

@@ -89,6 +89,7 @@ class Catalog:
         guard.POLICY.budget = budget_ms / 1000.0
         guard.POLICY.max_failures = max_failures
         guard.reset()
+        self._packages()  # installed packages are imported (and their failures logged) now
         stamp = _stamp(paths)
         with self._lock:
             if tuple(paths) == self._paths and stamp == self._stamp:
