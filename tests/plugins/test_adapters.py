@@ -9,11 +9,7 @@ from flask.testing import FlaskClient
 
 from api.app import create_app
 from cli.main import cli
-from tests.api.conftest import (  # noqa: F401 - shared fixture
-    Keys,
-    keys,
-    store,
-)
+from tests.api.conftest import Keys
 from wagehood.settings import Settings
 
 BASE = "/api/v1/realtime/config"
