@@ -196,7 +196,9 @@ def put_indicators(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, StrategiesConfigSchema)
 def get_strategies() -> dict[str, Any]:
     """Return the strategies' configuration and every available strategy's parameter schema."""
-    return _section("strategies") | {"available": plugins.strategy_schemas()}
+    body = _section("strategies")
+    body["strategies"] = plugins.complete(body["strategies"])
+    return body | {"available": plugins.strategy_schemas()}
 
 
 @blp.route("/plugins", methods=["GET"])

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "clear_disabled",
+    "complete",
     "configure",
     "disabled",
     "installed",
@@ -42,6 +43,12 @@ def installed(strategies: Mapping[str, Any]) -> dict[str, Any]:
     if missing:
         logger.warning("configured strategies not installed, ignored: %s", ", ".join(missing))
     return {name: entry for name, entry in strategies.items() if name in known}
+
+
+def complete(strategies: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``strategies`` with every other available strategy listed as disabled."""
+    absent = {"enabled": False, "params": {}}
+    return {name: dict(strategies.get(name, absent)) for name in sorted(available())}
 
 
 def record(store: RedisStore) -> None:
