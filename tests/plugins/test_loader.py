@@ -100,3 +100,20 @@ def test_changed_plugin_files_are_read_again_on_configure(plugin_dir) -> None:
     plugin_dir()
 
     assert StrategySet({"donchian_breakout": {}}).lookback == 4
+
+
+def test_a_configured_plugin_no_longer_installed_is_ignored_on_load(
+    plugin_dir, settings, redis
+) -> None:
+    from wagehood.service.config import load_config, save_section  # noqa: PLC0415
+    from wagehood.storage.redis_store import RedisStore  # noqa: PLC0415
+
+    directory = plugin_dir("donchian_indicator", "donchian_strategy")
+    store = RedisStore.from_url(settings.redis_url)
+    with_plugin = settings.replace(plugin_paths=(str(directory),))
+    save_section(store, with_plugin, "strategies", {"donchian_breakout": {}, "rsi_trend": {}})
+
+    config = load_config(store, settings)  # PLUGIN_PATHS unset: the plugin is gone
+
+    assert [s.name for s in config.strategy_set.strategies] == ["rsi_trend"]
+    assert "donchian_breakout" not in config.strategies

@@ -226,7 +226,12 @@ class GuardedIndicator:
     def from_state(cls, state: Mapping[str, str]) -> Self:
         """Rebuild the plugin indicator from its ``to_state()`` output."""
         guarded = cls.__new__(cls)
-        guarded.inner = cls.plugin.from_state(dict(state))
+        try:
+            guarded.inner = cls.plugin.from_state(dict(state))
+        except (KeyError, ValueError):
+            raise
+        except Exception as error:  # plugin code: a bad state is a ValueError, as for built-ins
+            raise ValueError(f"{type(error).__name__}: {error}") from error
         return guarded
 
     def to_state(self) -> dict[str, str]:
