@@ -90,3 +90,22 @@ def test_cli_plugins_list_prints_name_kind_package_version_interface_status(
         "error": "",
     }
     assert rows["from_the_future"]["status"] == "refused"
+
+
+def test_alert_rules_accept_a_plugin_indicator_and_strategy(plugin_dir, settings, redis) -> None:
+    from wagehood.service import alert_rules  # noqa: PLC0415
+    from wagehood.service.config import save_section  # noqa: PLC0415
+    from wagehood.storage.redis_store import RedisStore  # noqa: PLC0415
+
+    directory = plugin_dir("donchian_indicator", "donchian_strategy")
+    settings = settings.replace(plugin_paths=(str(directory),))
+    store = RedisStore.from_url(settings.redis_url)
+    save_section(store, settings, "indicators", {"sma_20": "sma(20)", "dc": "donchian(10)"})
+
+    rule = alert_rules.create_rule(
+        store,
+        settings,
+        {"name": "breakout", "condition": "close > dc_upper or signal donchian_breakout"},
+    )
+
+    assert rule.name == "breakout"
