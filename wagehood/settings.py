@@ -240,7 +240,7 @@ class Settings:
         metadata=_env(
             "PLUGIN_MAX_FAILURES",
             _positive_int,
-            "Failures (raised, malformed or over budget) before a plugin is disabled",
+            "Consecutive failures (raised, malformed, over budget) before a plugin is disabled",
         ),
     )
     webhook_allow_private: bool = field(

@@ -59,3 +59,14 @@ def test_a_raising_indicator_gives_none_and_leaves_the_others(plugin_dir) -> Non
     assert trips == [
         ("indicator", "boom", "disabled after 5 failures; last: raised ZeroDivisionError: boom")
     ]
+
+
+def test_only_failures_in_a_row_disable_a_plugin(plugin_dir) -> None:
+    plugin_dir("misbehaving")
+    guard.drain()
+
+    assert signals({"flaky": {}}) == []
+
+    counts, trips = guard.drain()
+    assert counts[("strategy", "flaky")] > 500
+    assert trips == []

@@ -4,9 +4,9 @@ A plugin runs in the worker's process, so a call cannot be preempted safely. Ins
 is measured: a call that raises or returns something malformed counts as a failure and its
 result is dropped (the strategy gives no signal, the indicator no value); a call that takes
 longer than the budget counts as a failure but keeps its (valid) result. After
-``POLICY.max_failures`` failures the plugin is disabled in this process and a trip is queued
-for the service layer, which records it, raises a system alert and, for a strategy, disables
-it in the runtime configuration so that every worker stops calling it.
+``POLICY.max_failures`` failures in a row the plugin is disabled in this process and a trip
+is queued for the service layer, which records it, raises a system alert and, for a
+strategy, disables it in the runtime configuration so that every worker stops calling it.
 
 The guards are composition wrappers that the registries hold instead of the plugin classes:
 the pipeline never calls plugin code except through them.
@@ -48,7 +48,7 @@ _LEDGER = _Ledger()
 
 
 def fail(kind: str, name: str, reason: str) -> None:
-    """Count one failure of plugin ``name``; disable it after ``POLICY.max_failures``."""
+    """Count one failure of plugin ``name``; disable it after ``POLICY.max_failures`` in a row."""
     key = (kind, name)
     count = _LEDGER.failures.get(key, 0) + 1
     _LEDGER.failures[key] = count
@@ -99,18 +99,28 @@ def wrap(cls: type[Any], kind: str) -> type[Any]:
     return guarded
 
 
-def _timed(kind: str, name: str, call: Any, argument: Any) -> tuple[bool, Any]:
-    # (ok, result): ok is False when the call raised; an overrun is counted but kept.
+def _timed(kind: str, name: str, call: Any, argument: Any) -> tuple[bool, Any, bool]:
+    # (ok, result, in budget): ok is False when the call raised; an overrun is counted but
+    # its result kept.
     start = time.perf_counter()
     try:
         result = call(argument)
     except Exception as error:
         fail(kind, name, f"raised {type(error).__name__}: {error}")
-        return False, None
+        return False, None, False
     elapsed = time.perf_counter() - start
     if elapsed > POLICY.budget:
         fail(kind, name, f"took {elapsed * 1000:.1f} ms (budget {POLICY.budget * 1000:g} ms)")
-    return True, result
+        return True, result, False
+    return True, result, True
+
+
+def _succeeded(kind: str, name: str) -> None:
+    # A good call ends a run of failures: only consecutive failures disable a plugin, so a
+    # rare overrun on a loaded machine does not add up over days.
+    key = (kind, name)
+    if _LEDGER.failures.get(key):
+        _LEDGER.failures[key] = 0
 
 
 class GuardedStrategy:
@@ -155,14 +165,14 @@ class GuardedStrategy:
         """Return the plugin's signal, or ``None`` if it failed or is disabled."""
         if ("strategy", self.name) in _LEDGER.disabled:
             return None
-        ok, result = _timed("strategy", self.name, self.inner.evaluate, history)
-        if not ok or result is None:
-            return None
-        problem = _signal_problem(result, history[-1], self.name)
+        ok, result, in_budget = _timed("strategy", self.name, self.inner.evaluate, history)
+        problem = _signal_problem(result, history[-1], self.name) if result is not None else ""
         if problem:
             fail("strategy", self.name, f"returned {problem}")
             return None
-        return result  # type: ignore[no-any-return]
+        if in_budget:
+            _succeeded("strategy", self.name)
+        return result if ok else None
 
 
 def _signal_problem(signal: Any, now: Snapshot, name: str) -> str:
@@ -259,8 +269,10 @@ class GuardedIndicator:
         """Do what ``update`` does, with a composite's values as a plain tuple."""
         if ("indicator", self.name) in _LEDGER.disabled:
             return None
-        ok, value = _timed("indicator", self.name, self.inner.update, x)
+        ok, value, in_budget = _timed("indicator", self.name, self.inner.update, x)
         if not ok or value is None:
+            if in_budget:
+                _succeeded("indicator", self.name)
             return None
         values = (value,) if len(self.outputs) == 1 else _items(value)
         if (
@@ -273,6 +285,8 @@ class GuardedIndicator:
         ):
             fail("indicator", self.name, f"returned {value!r}, not {len(self.outputs)} number(s)")
             return None
+        if in_budget:
+            _succeeded("indicator", self.name)
         return tuple(None if v is None else float(v) for v in values)
 
 

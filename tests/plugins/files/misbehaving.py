@@ -78,3 +78,13 @@ class Boom:
         boom = cls(int(state["period"]))
         boom.count = int(state["count"])
         return boom
+
+
+class Flaky(_Quiet):
+    """Raise on every other bar, return nothing on the others."""
+
+    name: ClassVar[str] = "flaky"
+
+    def evaluate(self, history: Sequence[Snapshot]) -> None:
+        if history[-1].bar.time // 86400 % 2:
+            raise ValueError("odd day")
