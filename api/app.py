@@ -29,6 +29,7 @@ from api.metrics import register_metrics
 from api.schemas import ApiErrorSchema
 from api.security import register_security
 from wagehood import __version__
+from wagehood.service import plugins
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
 
@@ -85,6 +86,7 @@ def configure(app: Flask, settings: Settings, overrides: dict[str, Any]) -> None
         # rate limits of anonymous calls, logs); without any, X-Forwarded-* is ignored.
         proxies = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    plugins.configure(settings)  # import failures are logged now and shown by /health
 
 
 def register_extensions(app: Flask, settings: Settings) -> None:

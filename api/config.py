@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.extensions import state
 from api.schemas import ApiErrorSchema
-from wagehood.service import config, queries, watchlist
+from wagehood.service import config, plugins, queries, watchlist
 from wagehood.types import validate_symbol
 
 blp = Blueprint(
@@ -67,6 +67,32 @@ class StrategiesConfigSchema(Schema):
 
     strategies = fields.Dict(keys=fields.String(), values=fields.Dict(), required=True)
     version = fields.Integer(dump_only=True)
+    available = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(),
+        dump_only=True,
+        metadata={"description": 'every strategy, built-in or plugin: {"plugin", "parameters"}'},
+    )
+
+
+class PluginSchema(Schema):
+    """One plugin found by this web process (entry point or PLUGIN_PATHS file)."""
+
+    name = fields.String()
+    kind = fields.String()
+    package = fields.String()
+    version = fields.String()
+    interface = fields.Integer(allow_none=True)
+    status = fields.String(metadata={"description": "loaded, refused, failed or disabled"})
+    origin = fields.String()
+    error = fields.String()
+    failures = fields.Integer()
+
+
+class PluginsSchema(Schema):
+    """The plugins found."""
+
+    plugins = fields.List(fields.Nested(PluginSchema))
 
 
 class SystemConfigSchema(Schema):
@@ -172,8 +198,18 @@ def put_indicators(args: dict[str, Any]) -> dict[str, Any]:
 @blp.route("/strategies", methods=["GET"])
 @blp.response(200, StrategiesConfigSchema)
 def get_strategies() -> dict[str, Any]:
-    """Return the strategies and their parameters."""
-    return _section("strategies")
+    """Return the strategies' configuration and every available strategy's parameter schema."""
+    body = _section("strategies")
+    body["strategies"] = plugins.complete(body["strategies"])
+    return body | {"available": plugins.strategy_schemas()}
+
+
+@blp.route("/plugins", methods=["GET"])
+@blp.response(200, PluginsSchema)
+def get_plugins() -> dict[str, Any]:
+    """Return the plugins found, their status and failure counts."""
+    plugins.configure(state().settings)
+    return {"plugins": plugins.report(state().store)}
 
 
 @blp.route("/strategies", methods=["PUT"])

@@ -20,7 +20,7 @@ from celery import Celery
 from wagehood import __version__
 from wagehood.errors import TemporaryError, WagehoodError
 from wagehood.service import alerts as system_alerts
-from wagehood.service import budgets, monitoring, watchlist
+from wagehood.service import budgets, monitoring, plugins, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.breaker import breaker_state
@@ -104,6 +104,12 @@ def breakers_check(store: RedisStore) -> dict[str, Any]:
     return {"status": status, "providers": states}
 
 
+def plugins_check() -> dict[str, Any]:
+    """Report plugins that failed to import or were refused (the others need no attention)."""
+    problems = plugins.problems()
+    return {"status": "degraded" if problems else "ok", "problems": problems}
+
+
 def versions(store: RedisStore) -> dict[str, str | None]:
     """Return the versions of Wagehood, Python and the servers and libraries it runs on."""
     try:
@@ -131,6 +137,7 @@ def health(store: RedisStore, settings: Settings, app: Celery, detailed: bool) -
             "data": guarded(lambda: freshness_check(store, settings)),
             "breakers": guarded(lambda: breakers_check(store)),
             "budgets": guarded(lambda: budgets.status(store, settings, watchlist.entries(store))),
+            "plugins": guarded(plugins_check),
         }
     overall = overall_status(components)
     if not detailed:

@@ -27,6 +27,7 @@ LAZY_COMMANDS = {
     "config": "cli.config:config",
     "data": "cli.data:data",
     "monitor": "cli.monitor:monitor",
+    "plugins": "cli.plugins:plugins",
     "replay": "cli.replay:replay",
 }
 

@@ -55,6 +55,10 @@ def _symbols(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(symbols))
 
 
+def _paths(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def _timeframes(text: str) -> tuple[Timeframe, ...]:
     parsed = [Timeframe.parse(part) for part in text.split(",") if part.strip()]
     if not parsed:
@@ -265,6 +269,30 @@ class Settings:
     signal_min_confidence: float = field(
         default=0.3,
         metadata=_env("SIGNAL_MIN_CONFIDENCE", _ratio, "Signals below this confidence are dropped"),
+    )
+    plugin_paths: tuple[str, ...] = field(
+        default=(),
+        metadata=_env(
+            "PLUGIN_PATHS",
+            _paths,
+            "Comma-separated directories of plugin .py files (re-read on config change)",
+        ),
+    )
+    plugin_time_budget_ms: float = field(
+        default=50.0,
+        metadata=_env(
+            "PLUGIN_TIME_BUDGET_MS",
+            _positive_float,
+            "Milliseconds one plugin call may take before it counts as a failure",
+        ),
+    )
+    plugin_max_failures: int = field(
+        default=5,
+        metadata=_env(
+            "PLUGIN_MAX_FAILURES",
+            _positive_int,
+            "Consecutive failures (raised, malformed, over budget) before a plugin is disabled",
+        ),
     )
     webhook_allow_private: bool = field(
         default=False,

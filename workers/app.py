@@ -10,8 +10,9 @@ from functools import cache
 import pybreaker
 import redis
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 
+from wagehood.plugins.loader import configure as configure_plugins
 from wagehood.providers.base import Provider
 from wagehood.providers.registry import build_provider
 from wagehood.service import budgets
@@ -86,4 +87,12 @@ def _ignore_group_signals(**_: object) -> None:
 
 
 worker_process_init.connect(_ignore_group_signals)
+
+
+def _load_plugins(**_: object) -> None:
+    # Plugins that fail to import or are refused are logged at start-up, not at the first task.
+    configure_plugins(settings())
+
+
+worker_ready.connect(_load_plugins, weak=False)
 import workers.observability  # noqa: E402, F401 - signal handlers and the alert task

@@ -20,6 +20,7 @@ from wagehood.indicators.rsi import RSI
 from wagehood.indicators.sma import SMA, substate
 from wagehood.indicators.stochastic import Stochastic
 from wagehood.indicators.vwap import VWAP
+from wagehood.plugins.loader import CATALOG
 
 FIELD = "indicators"
 
@@ -113,21 +114,27 @@ def build(spec: str) -> Indicator:
             rejects.
     """
     kind, values = parse_spec(spec)
-    if kind not in INDICATORS:
-        choices = ", ".join(INDICATORS)
+    known = kinds()
+    if kind not in known:
+        choices = ", ".join(known)
         raise ValidationError(
             f"unknown indicator {kind!r} in {spec!r}; choose one of {choices}", field=FIELD
         )
     arguments = _arguments(spec, kind, values)
     try:
-        indicator: Indicator = INDICATORS[kind](*arguments)
+        indicator: Indicator = known[kind](*arguments)
     except ValueError as error:
         raise ValidationError(f"invalid indicator spec {spec!r}: {error}", field=FIELD) from error
     return indicator
 
 
+def kinds() -> dict[str, type[Any]]:
+    """Return the indicator classes by kind: the built-ins and the loaded plugins."""
+    return {**INDICATORS, **CATALOG.classes("indicator")}
+
+
 def _arguments(spec: str, kind: str, values: tuple[float, ...]) -> list[float]:
-    parameters = PARAMETERS[kind]
+    parameters = PARAMETERS[kind] if kind in PARAMETERS else kinds()[kind].parameters
     required = sum(default is None for _, _, default in parameters)
     if not required <= len(values) <= len(parameters):
         names = ", ".join(name for name, _, _ in parameters) or "no parameters"

@@ -27,7 +27,7 @@ from wagehood.service.config import RuntimeConfig, load_config
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit, RedisStore, translate_errors
-from wagehood.strategies.registry import STRATEGIES
+from wagehood.strategies.registry import available
 from wagehood.types import Signal, Snapshot
 
 MAX_RULES = 500
@@ -66,7 +66,7 @@ def _build(
     return build_rule(
         data,
         columns=columns(config),
-        strategies=STRATEGIES,
+        strategies=available(),  # built-ins and plugins
         timeframes=config.timeframes,
         now=time.time(),
         base=base,

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from wagehood.service import monitoring, watchlist
+from wagehood.service import monitoring, plugins, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.breaker import breaker_state
@@ -59,7 +59,7 @@ def conditions(
     found += _beat(store, settings) + _breakers(store) + _backlog(store, counters["queued"])
     found += _errors(store, counters)
     found += _dead_letters(store, settings)
-    return found
+    return found + _plugins(store)
 
 
 def _stale_symbols(store: RedisStore, settings: Settings) -> list[Condition]:
@@ -124,6 +124,13 @@ def _dead_letters(store: RedisStore, settings: Settings) -> list[Condition]:
         return []
     text = f"{len(recent)} message(s) dead-lettered in the last {window:.0f}s"
     return [Condition("dead_letters", "warning", text)]
+
+
+def _plugins(store: RedisStore) -> list[Condition]:
+    return [
+        Condition(f"plugin:{field}", "warning", f"plugin {e['kind']} {e['name']!r} {e['reason']}")
+        for field, e in plugins.disabled(store).items()
+    ]
 
 
 def evaluate(

@@ -17,6 +17,7 @@ from typing import Any
 from wagehood.alerts.evaluate import BAR_FIELDS
 from wagehood.errors import ValidationError
 from wagehood.indicators.registry import DEFAULT_INDICATORS, build
+from wagehood.service import plugins
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore, translate_errors
@@ -138,7 +139,11 @@ def _provider(value: Any) -> str:
 
 
 def load_config(store: RedisStore, settings: Settings) -> RuntimeConfig:
-    """Return the configuration stored in Redis, with defaults for missing sections."""
+    """Return the configuration stored in Redis, with defaults for missing sections.
+
+    Re-reads changed ``PLUGIN_PATHS`` files first; strategies no longer installed are ignored.
+    """
+    plugins.configure(settings)
     with translate_errors():
         raw, version = (
             store.client.pipeline(transaction=False)
@@ -150,7 +155,7 @@ def load_config(store: RedisStore, settings: Settings) -> RuntimeConfig:
     system = default_system(settings) | stored.get("system", {})
     return RuntimeConfig(
         indicators=stored.get("indicators", dict(DEFAULT_INDICATORS)),
-        strategies=stored.get("strategies", _default_strategies()),
+        strategies=plugins.installed(stored.get("strategies", _default_strategies())),
         system=system,
         version=int(version or 0),
     )
@@ -184,6 +189,7 @@ def save_section(store: RedisStore, settings: Settings, section: str, value: Any
         pipe.hset(keys.CONFIG, section, json.dumps(candidate[section]))
         pipe.incr(keys.CONFIG_VERSION)
         _, version = pipe.execute()
+    plugins.clear_disabled(store, checked.strategies)
     return RuntimeConfig(checked.indicators, checked.strategies, checked.system, int(version))
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from wagehood.bars import BarAggregator
 from wagehood.engine import Engine, merge_specs, specs_fingerprint
 from wagehood.errors import TemporaryError
+from wagehood.service import plugins
 from wagehood.service.config import RuntimeConfig
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit, RedisStore
@@ -95,6 +96,7 @@ def _run_guarded(ctx: PipelineContext, symbols: Sequence[str], plan: Any) -> lis
                 refs += symbol_refs
         pending = [step.symbol for step, ok in zip(steps, won, strict=True) if not ok]
         if not pending:
+            plugins.record(ctx.store)  # plugin indicators' failures, if any
             return refs
     raise TemporaryError(f"state of {', '.join(pending)} kept changing under us; retry")
 

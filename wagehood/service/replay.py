@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wagehood import csvio
 from wagehood.engine import replay
+from wagehood.errors import ValidationError
 from wagehood.indicators.registry import DEFAULT_INDICATORS, IndicatorSet
 from wagehood.strategies.registry import DEFAULT_STRATEGY_CONFIG, StrategySet
 from wagehood.types import Bar, Signal, Timeframe, iso_time
@@ -98,3 +100,34 @@ def signal_row(signal: Signal) -> list[Any]:
         signal.price,
         signal.reason,
     ]
+
+
+def parse_strategy_choice(text: str) -> tuple[str, dict[str, Any]]:
+    """Split ``"name:fast=10,slow=30"`` into ``("name", {"fast": 10, "slow": 30})``.
+
+    Values are JSON scalars (``10``, ``2.5``, ``true``); anything else is a string.
+
+    Raises:
+        ValidationError: a parameter is not ``key=value``.
+    """
+    name, _, rest = text.partition(":")
+    params: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, equals, value = part.partition("=")
+        if not equals or not key.strip():
+            raise ValidationError(
+                f"invalid strategy parameter {part!r}: write name:key=value,...", "strategy"
+            )
+        try:
+            params[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key.strip()] = value.strip()
+    return name.strip(), params
+
+
+def strategy_choices(texts: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Return a strategy configuration enabling exactly the strategies named in ``texts``."""
+    return {
+        name: {"enabled": True, "params": params}
+        for name, params in map(parse_strategy_choice, texts)
+    }

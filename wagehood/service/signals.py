@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from wagehood.errors import TemporaryError
-from wagehood.service import alert_rules
+from wagehood.service import alert_rules, plugins
 from wagehood.service.pipeline import BarRef, PipelineContext, decode_snapshot, group_refs
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit
@@ -31,6 +31,7 @@ def evaluate_strategies(ctx: PipelineContext, refs: Iterable[BarRef]) -> list[Si
     produced: list[Signal] = []
     for attempt in range(MAX_ATTEMPTS):
         if not pending:
+            plugins.record(ctx.store)  # plugin strategies' failures and trips, if any
             return produced
         if attempt:
             time.sleep(random.uniform(0, 0.002 * attempt))  # let the winner finish its step

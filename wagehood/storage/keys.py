@@ -38,6 +38,8 @@ CHANNELS = f"{PREFIX}:channels"  # hash: channel name -> JSON channel (no secret
 CHANNEL_SECRETS = f"{PREFIX}:channels:secrets"  # hash: channel name -> signing secret
 OUTBOX = f"{PREFIX}:outbox"  # hash: event id -> JSON event, written with the signal commit
 DELIVERY_DEAD = f"{PREFIX}:deliveries:dead"  # capped list of JSON dead-lettered deliveries
+PLUGIN_FAILURES = f"{PREFIX}:plugins:failures"  # hash: "<kind>:<name>" -> failures counted
+PLUGINS_DISABLED = f"{PREFIX}:plugins:disabled"  # hash: "<kind>:<name>" -> JSON {reason, at}
 
 
 def _tag(symbol: str) -> str:

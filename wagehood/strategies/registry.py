@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wagehood.errors import ValidationError
+from wagehood.plugins.loader import CATALOG
 from wagehood.strategies.base import Strategy
 from wagehood.strategies.bollinger_breakout import BollingerBreakoutStrategy
 from wagehood.strategies.common import column
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_STRATEGY_CONFIG",
     "STRATEGIES",
     "StrategySet",
+    "available",
     "build_strategy",
     "column",
     "merge_indicators",
@@ -48,6 +50,11 @@ DEFAULT_STRATEGY_CONFIG: dict[str, dict[str, Any]] = {
 }
 
 
+def available() -> dict[str, type]:
+    """Return the strategy classes by name: the built-ins and the loaded plugins."""
+    return {**STRATEGIES, **CATALOG.classes("strategy")}
+
+
 def build_strategy(
     name: str, params: Mapping[str, Any], registry: Mapping[str, type] | None = None
 ) -> Strategy:
@@ -57,7 +64,7 @@ def build_strategy(
         ValidationError: the name, a parameter name or a parameter value is invalid
             (``field="strategies"``; the message names the culprit).
     """
-    known = STRATEGIES if registry is None else registry
+    known = available() if registry is None else registry
     cls = known.get(name)
     if cls is None:
         choices = ", ".join(sorted(known))
@@ -90,7 +97,7 @@ def validate_strategy_config(
     Raises:
         ValidationError: an unknown strategy, entry key or parameter, or an invalid value.
     """
-    known = STRATEGIES if registry is None else registry
+    known = available() if registry is None else registry
     if not isinstance(config, Mapping):
         raise ValidationError("strategy config must be an object of name -> entry", FIELD)
     normalised = {name: {"enabled": False, "params": {}} for name in sorted(known)}
