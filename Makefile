@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing wagehood and its dependencies into $(VENV) ..."
 	@$(BIN)/python -m pip install -q --upgrade pip setuptools wheel > $(VENV)/install.log 2>&1 \
-		&& $(BIN)/python -m pip install -e '.[dev]' >> $(VENV)/install.log 2>&1 \
+		&& $(BIN)/python -m pip install -e '.[local,dev]' >> $(VENV)/install.log 2>&1 \
 		|| { tail -40 $(VENV)/install.log; echo "install failed: see $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 	@echo "installed (log: $(VENV)/install.log)"
