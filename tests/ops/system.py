@@ -17,11 +17,11 @@ from typing import Any
 
 import httpx
 
+from cli.redis_server import LocalRedis, free_port
 from tests.processes import ROOT, Proc, env_for, wait_for
 from wagehood.service import auth, watchlist
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
-from wagehood.storage.server import LocalRedis, free_port
 
 BIN = str(Path(sys.executable).parent)
 HEALTH = "/api/v1/realtime/monitor/health"

@@ -41,7 +41,7 @@ def test_sigterm_reaches_a_long_running_child(tmp_path: Path) -> None:
     )
     proc = subprocess.Popen([*SUPERVISE, "--", sys.executable, "-c", child])
     try:
-        wait_for(lambda: ready.exists(), 30, "the child to install its SIGTERM handler")
+        wait_for(ready.exists, 30, "the child to install its SIGTERM handler")
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
         assert done.read_text() == "ok"
