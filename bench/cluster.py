@@ -22,7 +22,7 @@ from typing import Any
 
 import redis
 
-from wagehood.storage.server import LocalRedis, free_port
+from cli.redis_server import LocalRedis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCFILE = ROOT / "Procfile"
