@@ -22,13 +22,14 @@ from cli.local import procfile_path
 
 
 def procfile_commands() -> dict[str, str]:
-    """Return the Procfile's ``name -> command`` lines."""
-    commands = {}
-    for line in procfile_path().read_text().splitlines():
-        name, sep, command = line.partition(":")
-        if sep and name.strip() and not name.startswith("#"):
-            commands[name.strip()] = command.strip()
-    return commands
+    """Return the Procfile's ``name -> command`` lines, parsed by honcho (as ``make run`` does)."""
+    try:
+        from honcho.environ import parse_procfile  # noqa: PLC0415 - only local runs need honcho
+    except ImportError as error:
+        raise CliError(
+            "honcho is not installed: pip install 'wagehood[local]'", EXIT_OTHER
+        ) from error
+    return dict(parse_procfile(procfile_path().read_text()).processes)
 
 
 def child_env(env: Mapping[str, str]) -> dict[str, str]:
