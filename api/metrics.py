@@ -37,10 +37,9 @@ from prometheus_client.core import (
 
 from api.extensions import ApiState, state
 from wagehood.errors import TemporaryError
-from wagehood.service import alerts, monitoring, stats, watchlist
+from wagehood.service import alerts, monitoring, stats
 from wagehood.settings import Settings
-from wagehood.storage.breaker import breaker_state
-from wagehood.storage.redis_store import RedisStore, translate_errors
+from wagehood.storage.redis_store import RedisStore
 
 logger = logging.getLogger(__name__)
 
@@ -164,15 +163,13 @@ def _alert_families(store: RedisStore) -> Iterator[Metric]:
     for alert in active:
         family.add_metric([alert["id"], alert["severity"]], 1)
     yield family
-    providers = sorted({e.data_provider for e in watchlist.entries(store)})
     circuit = GaugeMetricFamily(
         "wagehood_provider_circuit_open",
         "1 when a provider's circuit is not closed",
         labels=["provider"],
     )
-    with translate_errors():
-        for provider in providers:
-            circuit.add_metric([provider], float(breaker_state(store.client, provider) != "closed"))
+    for provider, circuit_state in monitoring.circuit_states(store).items():
+        circuit.add_metric([provider], float(circuit_state != "closed"))
     yield circuit
 
 

@@ -18,6 +18,7 @@ from wagehood.errors import TemporaryError
 from wagehood.service import deadletters, stats, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
+from wagehood.storage.breaker import breaker_state
 from wagehood.storage.redis_store import RedisStore, translate_errors
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,14 @@ def symbol_ages(store: RedisStore) -> dict[str, float | None]:
         e.symbol: (round(now - float(t), 3) if t is not None else None)
         for e, t in zip(entries, times, strict=True)
     }
+
+
+def circuit_states(store: RedisStore) -> dict[str, str]:
+    """Return the circuit-breaker state (``closed``, ``open``, ``half-open``) of each provider
+    the watchlist uses, by provider name."""
+    providers = sorted({e.data_provider for e in watchlist.entries(store)})
+    with translate_errors():
+        return {p: breaker_state(store.client, p) for p in providers}
 
 
 def queue_depth(store: RedisStore) -> dict[str, int]:
