@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cli.errors import EXIT_OTHER, CliError
 from cli.local import procfile_path
+from cli.process_group import signal_group
 
 
 def procfile_commands() -> dict[str, str]:
@@ -88,21 +89,16 @@ def stop(run_dir: Path, name: str, timeout: float = 20.0) -> int | None:
     """Stop ``name``'s process group (TERM, then KILL after ``timeout``); return its PID."""
     pid = running_pid(run_dir, name)
     if pid is not None:
-        _signal(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while running_pid(run_dir, name) and time.monotonic() < deadline:
             _reap(pid)
             time.sleep(0.1)
         if running_pid(run_dir, name):
-            _signal(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
     with contextlib.suppress(FileNotFoundError):
         (run_dir / f"{name}.pid").unlink()
     return pid
-
-
-def _signal(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
 
 
 def _reap(pid: int) -> None:
