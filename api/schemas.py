@@ -190,12 +190,6 @@ class ExportStatusSchema(Schema):
     download = fields.String(allow_none=True)
 
 
-class ExportIdPath(Schema):
-    """Path argument of export routes."""
-
-    export_id = fields.String(validate=validate.Length(1, 64))
-
-
 # ---- auth ------------------------------------------------------------------------------
 
 
