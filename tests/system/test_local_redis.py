@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ import redis
 
 from cli.local import ensure_redis
 from cli.redis_server import LocalRedis, free_port, is_listening
-from tests.processes import ROOT, env_for, wait_for
+from tests.processes import Proc, env_for, wait_for
 from wagehood.settings import Settings
 
 
@@ -96,15 +95,8 @@ def test_make_run_after_rm_rf_beside_another_checkouts_redis_stops_its_own_on_ct
     env = {k: v for k, v in env_for({}).items() if not k.startswith("REDIS_")}
     env |= {"WAGEHOOD_DATA_DIR": str(data_dir), "API_PORT": str(api_port)}
     env |= {"FLOWER_PORT": str(free_port()), "DATA_UPDATE_INTERVAL": "1"}
-    log = (tmp_path / "run.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli", "admin", "service", "start-all"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    command = [sys.executable, "-m", "cli", "admin", "service", "start-all"]
+    proc = Proc(command, env, tmp_path / "run.log")
     try:
         wait_for((data_dir / "admin.key").exists, 60, "the admin key")
         mine = LocalRedis(data_dir / "redis", int((data_dir / "redis" / "redis.port").read_text()))
@@ -121,15 +113,14 @@ def test_make_run_after_rm_rf_beside_another_checkouts_redis_stops_its_own_on_ct
         wait_for(serving, 90, "latest SPY data", interval=0.5)
         pid = mine.pid()
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-        proc.wait(timeout=60)
+        proc.process.wait(timeout=60)
         wait_for(lambda: not Path(f"/proc/{pid}").exists(), 30, "this checkout's Redis to stop")
         assert is_listening("127.0.0.1", other.port)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        if proc.process.poll() is None:
+            proc.kill()
             LocalRedis(data_dir / "redis", 0).stop()  # by its pid file
-        log.close()
+        proc.handle.close()
     text = (tmp_path / "run.log").read_text()
     assert "Started this checkout's Redis" in text
     assert "Stopping this checkout's Redis" in text
