@@ -35,44 +35,20 @@ def celery_worker(
     env: Mapping[str, str], log: Path, concurrency: int = 1, pool: str = "prefork"
 ) -> Proc:
     """Start ``celery worker`` on the project's app."""
-    args = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers.app",
-        "worker",
-        "--loglevel",
-        "INFO",
-        "-P",
-        pool,
-        "-c",
-        str(concurrency),
-        "--without-gossip",
-        "--without-mingle",
-        "-n",
-        f"test-{time.monotonic_ns()}@%h",
-    ]
-    return Proc(args, env, log)
+    options = ["-P", pool, "-c", str(concurrency), "--without-gossip", "--without-mingle"]
+    return _celery("worker", *options, "-n", f"test-{time.monotonic_ns()}@%h", env=env, log=log)
 
 
 def celery_beat(env: Mapping[str, str], log: Path, workdir: Path) -> Proc:
     """Start ``celery beat`` with its schedule file in ``workdir``."""
-    args = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers.app",
-        "beat",
-        "--loglevel",
-        "INFO",
-        "-s",
-        str(workdir / "celerybeat-schedule"),
-        "--pidfile",
-        "",
-    ]
-    return Proc(args, env, log)
+    return _celery(
+        "beat", "-s", str(workdir / "celerybeat-schedule"), "--pidfile", "", env=env, log=log
+    )
+
+
+def _celery(command: str, *options: str, env: Mapping[str, str], log: Path) -> Proc:
+    args = [sys.executable, "-m", "celery", "-A", "workers.app", command, "--loglevel", "INFO"]
+    return Proc([*args, *options], env, log)
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
