@@ -5,9 +5,14 @@ from __future__ import annotations
 import ast
 import configparser
 import importlib.metadata
+import os
 import re
+import socket
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = ("wagehood", "workers", "api", "cli")
@@ -96,3 +101,34 @@ def test_the_installed_metadata_matches_setup_cfg() -> None:
     assert {"flower", "local", "test", "dev"} <= set(
         importlib.metadata.metadata("wagehood").get_all("Provides-Extra") or []
     )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+@pytest.mark.skipif(not os.environ.get("WAGEHOOD_LONG"), reason="long: make test-long runs it")
+def test_python_311s_own_pip_installs_the_package_and_runs_the_cli(tmp_path: Path) -> None:
+    """``python3 -m venv v && v/bin/pip install -e .`` with no pip upgrade (needs PyPI)."""
+    try:
+        socket.create_connection(("pypi.org", 443), timeout=5).close()
+    except OSError:
+        pytest.skip("no network to pypi.org")
+    venv = tmp_path / "v"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    pip = subprocess.run(
+        [venv / "bin" / "pip", "install", "--disable-pip-version-check", "-e", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
+    assert "kombu-3." not in pip.stdout
+    cli = subprocess.run(
+        [venv / "bin" / "wagehood", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert cli.returncode == 0
+    assert "Usage: wagehood" in cli.stdout
