@@ -17,26 +17,28 @@ $(STAMP): setup.cfg pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "installing wagehood and its dependencies into $(VENV) ..."
 	@$(BIN)/python -m pip install -q --upgrade pip setuptools wheel > $(VENV)/install.log 2>&1 \
-		&& $(BIN)/python -m pip install -e '.[dev]' >> $(VENV)/install.log 2>&1 \
+		&& $(BIN)/python -m pip install -e '.[local,dev]' >> $(VENV)/install.log 2>&1 \
 		|| { tail -40 $(VENV)/install.log; echo "install failed: see $(VENV)/install.log"; exit 1; }
 	@touch $(STAMP)
 	@echo "installed (log: $(VENV)/install.log)"
 
 install: $(STAMP) ## Create or refresh the virtualenv (fast when nothing changed)
 
-BROWSER_PACKAGES := chromium chromium-driver
-browser: ## Install Debian's chromium + chromedriver for the dashboard tests (as root; else they skip)
-	@if command -v chromium > /dev/null && command -v chromedriver > /dev/null; then :; \
+# chromium + chromedriver for the browser tests, prometheus for `promtool check metrics`.
+BROWSER_PACKAGES := chromium chromium-driver prometheus
+browser: ## Install chromium, chromedriver and promtool for the tests that use them (as root; else they skip)
+	@if command -v chromium > /dev/null && command -v chromedriver > /dev/null \
+		&& command -v promtool > /dev/null; then :; \
 	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get > /dev/null; then \
-		echo "dashboard browser tests will skip: no chromium/chromedriver and not root with apt-get"; \
+		echo "browser and promtool tests will skip: no chromium/chromedriver/promtool and not root with apt-get"; \
 	else \
-		echo "installing $(BROWSER_PACKAGES) for the dashboard's browser tests ..."; \
+		echo "installing $(BROWSER_PACKAGES) for the browser and metrics tests ..."; \
 		mkdir -p $(VENV); \
 		export DEBIAN_FRONTEND=noninteractive; \
-		{ apt-get install -y -q $(BROWSER_PACKAGES) > $(VENV)/browser-install.log 2>&1 \
-			|| { apt-get update -q && apt-get install -y -q $(BROWSER_PACKAGES); } \
+		{ apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGES) > $(VENV)/browser-install.log 2>&1 \
+			|| { apt-get update -q && apt-get install -y -q --no-install-recommends $(BROWSER_PACKAGES); } \
 			>> $(VENV)/browser-install.log 2>&1; } \
-		|| echo "could not install $(BROWSER_PACKAGES) (see $(VENV)/browser-install.log); browser tests will skip"; \
+		|| echo "could not install $(BROWSER_PACKAGES) (see $(VENV)/browser-install.log); their tests will skip"; \
 	fi
 
 run: install ## Start Redis (if needed), an API key, and web, worker, beat and flower

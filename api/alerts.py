@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 
 from api.extensions import state
 from api.schemas import ApiErrorSchema
-from wagehood.alerts.channels import EVENTS
+from wagehood.alerts.channels import EVENTS, MAX_FILTER, MAX_NAME
 from wagehood.alerts.payloads import FORMATS
 from wagehood.errors import TemporaryError
 from wagehood.service import alert_rules, delivery
@@ -29,7 +29,7 @@ blp = Blueprint(
 DELIVER_TASK = "wagehood.deliver_event"
 TIMEFRAMES = [tf.value for tf in Timeframe]
 Names = fields.List(
-    fields.String(validate=validate.Length(1, 60)), validate=validate.Length(0, 200)
+    fields.String(validate=validate.Length(1, MAX_NAME)), validate=validate.Length(0, MAX_FILTER)
 )
 
 

@@ -37,10 +37,9 @@ from prometheus_client.core import (
 
 from api.extensions import ApiState, state
 from wagehood.errors import TemporaryError
-from wagehood.service import alerts, monitoring, watchlist
+from wagehood.service import alerts, monitoring, stats
 from wagehood.settings import Settings
-from wagehood.storage.breaker import breaker_state
-from wagehood.storage.redis_store import RedisStore, translate_errors
+from wagehood.storage.redis_store import RedisStore
 
 logger = logging.getLogger(__name__)
 
@@ -96,23 +95,20 @@ def _counter_families(counters: dict[str, int]) -> Iterator[Metric]:
         yield family
 
 
-def _timing_families(snapshot: dict[str, Any]) -> Iterator[Metric]:
+def _timing_families(snapshot: dict[str, Any], store: RedisStore) -> Iterator[Metric]:
     family = HistogramMetricFamily(
         "wagehood_task_duration_seconds", "Task run time in the workers", labels=["task"]
     )
     for task, timing in sorted(snapshot["tasks"].items()):
         family.add_metric([task], list(timing["buckets"].items()), timing["sum"])
     yield family
-    latency = GaugeMetricFamily(
-        "wagehood_tick_to_state_latency_milliseconds",
-        "Tick-to-state latency percentiles over the recent samples (as /stats)",
-        labels=["quantile"],
+    latency = stats.latency_histogram(store)
+    yield HistogramMetricFamily(
+        "wagehood_tick_to_state_latency_seconds",
+        "Time from a tick's dispatch to its quotes applied to live state",
+        buckets=list(latency["buckets"].items()),
+        sum_value=latency["sum"],
     )
-    for name, quantile in (("p50", "0.5"), ("p90", "0.9"), ("p99", "0.99")):
-        value = snapshot["latency_ms"].get(name)
-        if value is not None:
-            latency.add_metric([quantile], value)
-    yield latency
 
 
 def _gauge(name: str, doc: str, value: float | None) -> Iterator[Metric]:
@@ -167,15 +163,13 @@ def _alert_families(store: RedisStore) -> Iterator[Metric]:
     for alert in active:
         family.add_metric([alert["id"], alert["severity"]], 1)
     yield family
-    providers = sorted({e.data_provider for e in watchlist.entries(store)})
     circuit = GaugeMetricFamily(
         "wagehood_provider_circuit_open",
         "1 when a provider's circuit is not closed",
         labels=["provider"],
     )
-    with translate_errors():
-        for provider in providers:
-            circuit.add_metric([provider], float(breaker_state(store.client, provider) != "closed"))
+    for provider, circuit_state in monitoring.circuit_states(store).items():
+        circuit.add_metric([provider], float(circuit_state != "closed"))
     yield circuit
 
 
@@ -185,7 +179,7 @@ def pipeline_families(store: RedisStore, settings: Settings) -> Iterator[Metric]
         snapshot = monitoring.snapshot(store)
         families = [
             *_counter_families(snapshot["counters"]),
-            *_timing_families(snapshot),
+            *_timing_families(snapshot, store),
             *_state_families(snapshot, settings),
             *_alert_families(store),
         ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -10,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from wagehood.service.auth import PERMISSIONS
 from wagehood.service.exports import FORMATS, MAX_SYMBOLS, WHATS
 from wagehood.service.queries import MAX_LIMIT
+from wagehood.timeparse import parse_time
 from wagehood.types import Timeframe
 
 TIMEFRAMES = [tf.value for tf in Timeframe]
@@ -25,25 +25,13 @@ class TimeArg(fields.Field):  # type: ignore[type-arg]
         super().__init__(metadata=meta | kwargs.pop("metadata", {}), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        text = str(value).strip()
         try:
-            moment = float(text) if _is_number(text) else _iso(text)
-        except (ValueError, OverflowError):
+            moment = parse_time(str(value))
+        except ValueError:
             raise ValidationError("use ISO 8601 (2024-06-01T00:00:00Z) or epoch seconds") from None
         if not 0 <= moment <= MAX_EPOCH:
             raise ValidationError("time out of range")
-        return int(moment)
-
-
-def _is_number(text: str) -> bool:
-    return text.replace(".", "", 1).isdigit()
-
-
-def _iso(text: str) -> float:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+        return moment
 
 
 def timeframe_field(required_default: str | None = "1m") -> fields.String:
@@ -200,12 +188,6 @@ class ExportStatusSchema(Schema):
     error = fields.String(allow_none=True)
     request = fields.Dict()
     download = fields.String(allow_none=True)
-
-
-class ExportIdPath(Schema):
-    """Path argument of export routes."""
-
-    export_id = fields.String(validate=validate.Length(1, 64))
 
 
 # ---- auth ------------------------------------------------------------------------------

@@ -11,8 +11,6 @@ import contextlib
 import os
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,74 +20,39 @@ from typing import Any
 
 import redis
 
-from wagehood.storage.server import LocalRedis, free_port
+from cli.process_group import ProcessGroup
+from cli.procs import procfile_commands
+from cli.redis_server import LocalRedis, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-PROCFILE = ROOT / "Procfile"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def procfile_line(role: str) -> str:
     """Return the Procfile command of ``role`` with this interpreter's celery/gunicorn."""
-    for line in PROCFILE.read_text().splitlines():
-        name, _, command = line.partition(":")
-        if name.strip() == role:
-            command = command.strip()
-            for tool in ("celery", "gunicorn"):
-                if command.startswith(tool + " "):
-                    command = f"{shlex.quote(sys.executable)} -m {command}"
-            return command
-    raise KeyError(f"no {role!r} line in {PROCFILE}")
+    command = procfile_commands()[role]
+    for tool in ("celery", "gunicorn"):
+        if command.startswith(tool + " "):
+            command = f"{shlex.quote(sys.executable)} -m {command}"
+    return command
 
 
-class Proc:
-    """A process group we started; ``stop()`` ends it by PID."""
+class Proc(ProcessGroup):
+    """A Procfile-style command line run as a process group of its own."""
 
     def __init__(self, command: str, env: Mapping[str, str], log: Path) -> None:
+        """Start ``command`` under ``sh -c exec``, output to ``log``."""
+        super().__init__(["/bin/sh", "-c", "exec " + command], env, log, ROOT)
         self.command = command
-        self.log = log
-        self._handle = log.open("ab")
-        self.process = subprocess.Popen(
-            ["/bin/sh", "-c", "exec " + command],
-            cwd=ROOT,
-            env=dict(env),
-            stdout=self._handle,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        """Return the leader's PID (also the process group id)."""
-        return self.process.pid
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM the group (warm shutdown), SIGKILL it after ``timeout``."""
-        if self.process.poll() is None:
-            _killpg(self.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _killpg(self.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        # Pool children left behind after the leader exited are still in our group.
-        _killpg(self.pid, signal.SIGKILL)
-        self._handle.close()
+        super().stop(timeout)
 
     def tree(self) -> list[int]:
         """Return the leader and its descendants' PIDs."""
         return process_tree(self.pid)
-
-    def output(self) -> str:
-        """Return the log so far."""
-        return self.log.read_text(errors="replace")
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
 
 
 def process_tree(root: int) -> list[int]:

@@ -19,13 +19,13 @@ from typing import Any
 
 import redis
 
+from cli.redis_server import LocalRedis, free_port
 from wagehood.providers.registry import build_provider
 from wagehood.service import fetch, pipeline, signals, stats
 from wagehood.service.config import load_config
 from wagehood.settings import Settings
 from wagehood.storage.breaker import provider_breaker
 from wagehood.storage.redis_store import RedisStore
-from wagehood.storage.server import LocalRedis, free_port
 
 WARM_BARS = 45
 STEPS = ("fetch_quotes", "compute_indicators", "evaluate_strategies", "redis-server")

@@ -9,14 +9,13 @@ from pathlib import Path
 import click
 
 from cli.errors import CliError
-from cli.local import LOCAL_REDIS_PORT
 from cli.output import format_option, write_json, write_rows
 from cli.params import SYMBOL, TIMEFRAME
+from cli.redis_server import local_server
 from wagehood import csvio
 from wagehood.service import backfill as backfill_service
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
-from wagehood.storage.server import LocalRedis
 from wagehood.types import Timeframe
 
 pass_settings = click.make_pass_decorator(Settings)
@@ -133,7 +132,7 @@ _register()
 @pass_settings
 def redis_stop(settings: Settings) -> None:
     """Stop the local Redis that 'make run' started (by the PID in its pid file)."""
-    server = LocalRedis(Path(settings.data_dir) / "redis", LOCAL_REDIS_PORT)
+    server = local_server(Path(settings.data_dir))
     pid = server.pid()
     if pid is None:
         raise CliError(f"no local Redis pid file in {server.directory}", 5)

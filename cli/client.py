@@ -30,6 +30,7 @@ from cli.errors import (
 )
 from wagehood import __version__
 from wagehood.settings import Settings
+from wagehood.timeparse import parse_retry_after
 
 API_PREFIX = "/api/v1"
 RETRY_STATUSES = (429, 503)
@@ -143,9 +144,10 @@ class ApiClient:
             return None, error
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        retry_after = response.headers.get("Retry-After") if response is not None else None
-        if retry_after and retry_after.replace(".", "", 1).isdigit():
-            return min(float(retry_after), MAX_RETRY_AFTER)
+        header = response.headers.get("Retry-After") if response is not None else None
+        wait = parse_retry_after(header)
+        if wait is not None:
+            return min(wait, MAX_RETRY_AFTER)
         return float(self.backoff * 2**attempt)
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from cli import clicfg
 from cli.errors import EXIT_OTHER, CliError, to_click
+from cli.redis_server import checkout_redis_url
 from wagehood import __version__
 from wagehood.errors import WagehoodError
 from wagehood.settings import Settings
@@ -99,6 +103,9 @@ def cli(ctx: click.Context, /, debug: bool, **overrides: Any) -> None:
         ctx.obj = Settings.from_env()
     except WagehoodError as error:
         raise to_click(error) from error
+    local = checkout_redis_url(Path(ctx.obj.data_dir), os.environ)
+    if local is not None:  # this checkout's `make run` Redis, with its password
+        ctx.obj = dataclasses.replace(ctx.obj, redis_url=local)
 
 
 def main() -> None:

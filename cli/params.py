@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from wagehood.errors import ValidationError
+from wagehood.timeparse import parse_time
 from wagehood.types import Timeframe, validate_symbol
 
 
@@ -50,16 +50,10 @@ class TimeType(click.ParamType[int]):
         """Return epoch seconds (a date or time without a zone is UTC)."""
         if isinstance(value, int):
             return value
-        text = str(value).strip()
-        if text.lstrip("-").isdigit():
-            return int(text)
         try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return parse_time(str(value))
         except ValueError:
             self.fail(f"{value!r} is not epoch seconds or an ISO 8601 time", param, ctx)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return int(parsed.timestamp())
 
 
 SYMBOL = SymbolType()

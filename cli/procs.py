@@ -19,16 +19,18 @@ from pathlib import Path
 
 from cli.errors import EXIT_OTHER, CliError
 from cli.local import procfile_path
+from cli.process_group import signal_group
 
 
 def procfile_commands() -> dict[str, str]:
-    """Return the Procfile's ``name -> command`` lines."""
-    commands = {}
-    for line in procfile_path().read_text().splitlines():
-        name, sep, command = line.partition(":")
-        if sep and name.strip() and not name.startswith("#"):
-            commands[name.strip()] = command.strip()
-    return commands
+    """Return the Procfile's ``name -> command`` lines, parsed by honcho (as ``make run`` does)."""
+    try:
+        from honcho.environ import parse_procfile  # noqa: PLC0415 - only local runs need honcho
+    except ImportError as error:
+        raise CliError(
+            "honcho is not installed: pip install 'wagehood[local]'", EXIT_OTHER
+        ) from error
+    return dict(parse_procfile(procfile_path().read_text()).processes)
 
 
 def child_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -87,21 +89,16 @@ def stop(run_dir: Path, name: str, timeout: float = 20.0) -> int | None:
     """Stop ``name``'s process group (TERM, then KILL after ``timeout``); return its PID."""
     pid = running_pid(run_dir, name)
     if pid is not None:
-        _signal(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while running_pid(run_dir, name) and time.monotonic() < deadline:
             _reap(pid)
             time.sleep(0.1)
         if running_pid(run_dir, name):
-            _signal(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
     with contextlib.suppress(FileNotFoundError):
         (run_dir / f"{name}.pid").unlink()
     return pid
-
-
-def _signal(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
 
 
 def _reap(pid: int) -> None:

@@ -10,6 +10,7 @@ import click
 from cli import procs
 from cli.local import ensure_redis, run_procfile
 from cli.output import emit, format_option
+from cli.redis_server import LocalRedis
 from wagehood.service import watchlist
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
@@ -25,21 +26,31 @@ def run_dir(settings: Settings) -> Path:
     return (Path(settings.data_dir) if explicit else Path.home() / ".wagehood").resolve()
 
 
-def process_env(settings: Settings, symbols: str | None, log_level: str | None) -> dict[str, str]:
-    """Return the environment of the started processes (Redis URL, data dir, options)."""
-    env = {"REDIS_URL": ensure_redis(settings, os.environ), "WAGEHOOD_DATA_DIR": settings.data_dir}
+def process_env(
+    settings: Settings, symbols: str | None, log_level: str | None
+) -> tuple[dict[str, str], LocalRedis | None]:
+    """Return the environment of the started processes, and the Redis started for them."""
+    Path(settings.data_dir).mkdir(mode=0o700, parents=True, exist_ok=True)  # beat's schedule
+    url, server = ensure_redis(settings, os.environ)
+    env = {"REDIS_URL": url, "WAGEHOOD_DATA_DIR": settings.data_dir}
     if symbols:
         env["WATCHLIST_SYMBOLS"] = symbols
     if log_level:
         env["LOG_LEVEL"] = log_level
-    return env
+    return env, server
 
 
 def _launch(
-    settings: Settings, names: tuple[str, ...], env: dict[str, str], background: bool
+    settings: Settings,
+    names: tuple[str, ...],
+    env: dict[str, str],
+    background: bool,
+    server: LocalRedis | None = None,
 ) -> None:
     if not background:
-        run_procfile(env, list(names))
+        run_procfile(env, list(names), server)
+    if server is not None:
+        click.echo("This checkout's Redis keeps running: wagehood admin redis stop", err=True)
     commands = procs.procfile_commands()
     for name in names:
         pid = procs.start(run_dir(settings), name, commands[name], env)
@@ -52,7 +63,8 @@ def _single(name: str, help_text: str) -> click.Command:
     @click.option("--log-level", type=LEVELS, help="Log level of the process.")
     @pass_settings
     def command(settings: Settings, background: bool, log_level: str | None) -> None:
-        _launch(settings, (name,), process_env(settings, None, log_level), background)
+        env, server = process_env(settings, None, log_level)
+        _launch(settings, (name,), env, background, server)
 
     return command
 
@@ -77,12 +89,12 @@ def start_all(
     settings: Settings, symbols: str | None, log_level: str | None, background: bool
 ) -> None:
     """Ensure Redis and an admin key, then run web, worker, beat and flower (Ctrl-C stops)."""
-    env = process_env(settings, symbols, log_level)
+    env, server = process_env(settings, symbols, log_level)
     settings = Settings.from_env({**os.environ, **env})
     store = RedisStore.from_url(settings.redis_url)
     watchlist.seed(store, settings)
     _announce(settings, store)
-    _launch(settings, ALL, env, background)
+    _launch(settings, ALL, env, background, server)
 
 
 def _announce(settings: Settings, store: RedisStore) -> None:

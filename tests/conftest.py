@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import redis as redis_lib
 
+from cli.redis_server import LocalRedis, free_port
 from wagehood.settings import Settings
-from wagehood.storage.server import LocalRedis, free_port
 
 
 @pytest.fixture(scope="session")

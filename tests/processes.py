@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import redis as redis_lib
+
+from cli.process_group import ProcessGroup
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,49 +23,12 @@ def env_for(settings_env: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-class Proc:
-    """A child process started by a test; ``stop()`` ends it and its children."""
+class Proc(ProcessGroup):
+    """A child process started by a test, in the project's root; ``stop()`` ends its group."""
 
     def __init__(self, args: list[str], env: Mapping[str, str], log: Path) -> None:
-        self.args = args
-        self.log = log
-        self.handle = log.open("ab")
-        self.process = subprocess.Popen(
-            args,
-            cwd=ROOT,
-            env=dict(env),
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group (the worker and its pool children)."""
-        _signal_group(self.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM (warm shutdown), then SIGKILL after ``timeout``."""
-        if self.process.poll() is None:
-            _signal_group(self.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.handle.close()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-def _signal_group(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
+        """Start ``args`` with ``env``, output to ``log``."""
+        super().__init__(args, env, log, ROOT)
 
 
 def celery_worker(
@@ -77,15 +39,7 @@ def celery_worker(
     queues: str = "celery,deliveries,exports",
 ) -> Proc:
     """Start ``celery worker`` on the project's app (by default consuming every queue)."""
-    args = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers.app",
-        "worker",
-        "--loglevel",
-        "INFO",
+    options = [
         "-P",
         pool,
         "-c",
@@ -94,29 +48,20 @@ def celery_worker(
         queues,
         "--without-gossip",
         "--without-mingle",
-        "-n",
-        f"test-{time.monotonic_ns()}@%h",
     ]
-    return Proc(args, env, log)
+    return _celery("worker", *options, "-n", f"test-{time.monotonic_ns()}@%h", env=env, log=log)
 
 
 def celery_beat(env: Mapping[str, str], log: Path, workdir: Path) -> Proc:
     """Start ``celery beat`` with its schedule file in ``workdir``."""
-    args = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers.app",
-        "beat",
-        "--loglevel",
-        "INFO",
-        "-s",
-        str(workdir / "celerybeat-schedule"),
-        "--pidfile",
-        "",
-    ]
-    return Proc(args, env, log)
+    return _celery(
+        "beat", "-s", str(workdir / "celerybeat-schedule"), "--pidfile", "", env=env, log=log
+    )
+
+
+def _celery(command: str, *options: str, env: Mapping[str, str], log: Path) -> Proc:
+    args = [sys.executable, "-m", "celery", "-A", "workers.app", command, "--loglevel", "INFO"]
+    return Proc([*args, *options], env, log)
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:

@@ -58,17 +58,6 @@ def test_a_gap_invents_no_bar() -> None:
     assert agg.current.time == T0 + 600
 
 
-def test_close_due_closes_a_quiet_bar_once() -> None:
-    agg = BarAggregator("AAPL", Timeframe.M1)
-    agg.on_quote(q(T0 + 3, 1.0))
-    assert agg.close_due(T0 + 59) is None
-    closed = agg.close_due(T0 + 60)
-    assert closed is not None
-    assert closed.closed
-    assert closed.time == T0
-    assert agg.close_due(T0 + 120) is None
-
-
 @given(
     st.lists(st.tuples(st.integers(0, 7200), st.floats(1, 1000), st.floats(0, 1000)), max_size=60),
     st.integers(0, 60),

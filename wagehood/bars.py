@@ -6,9 +6,10 @@ Rule for ticks (deterministic, so that every worker and a replay agree):
   it is ignored (counted in ``ignored``), whichever bar it would belong to;
 - a tick in a later bar closes the in-progress bar (returned once, ``closed=True``) and opens
   a new one with open = high = low = close = the tick's price;
-- no bar is ever invented for a period without ticks (gaps stay gaps);
-- ``close_due(now)`` closes the in-progress bar once ``now`` is past its end, for feeds that
-  go quiet. Volume is the sum of the ticks' volumes.
+- no bar is ever invented for a period without ticks (gaps stay gaps), and a bar closes only
+  when a later tick arrives: a symbol that goes quiet keeps its last bar in progress until its
+  next quote (strategies see closed bars only, so they never act on a half-filled bar).
+- Volume is the sum of the ticks' volumes.
 """
 
 from __future__ import annotations
@@ -44,14 +45,6 @@ class BarAggregator:
             return None
         self.current = self._open(start, quote)
         return _closed(current) if current is not None else None
-
-    def close_due(self, now: float) -> Bar | None:
-        """Close and return the in-progress bar if ``now`` is at or past its end."""
-        current = self.current
-        if current is None or now < current.time + self.timeframe.seconds:
-            return None
-        self.current = None
-        return _closed(current)
 
     def to_state(self, prefix: str = "") -> dict[str, str]:
         """Return the state as a flat string mapping, every key under ``prefix``."""

@@ -19,15 +19,14 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import re
 import statistics
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
 from wagehood.errors import DataError
+from wagehood.timeparse import parse_time
 from wagehood.types import Bar, Timeframe, validate_symbol
 
 logger = logging.getLogger(__name__)
@@ -36,8 +35,6 @@ TIME_COLUMNS = ("", "date", "datetime", "time", "timestamp")
 PRICE_COLUMNS = ("open", "high", "low", "close")
 VALUE_COLUMNS = (*PRICE_COLUMNS, "volume")
 INFER_ROWS = 50  # rows whose spacing infer_timeframe looks at
-
-_EPOCH = re.compile(r"^-?\d+$")
 
 
 class Row(NamedTuple):
@@ -137,21 +134,6 @@ def symbol_from_path(path: str | Path) -> str:
         ValidationError: the file stem is not a valid symbol.
     """
     return validate_symbol(Path(path).stem)
-
-
-def parse_time(text: str) -> int:
-    """Parse a date, date-time or epoch-seconds ``text`` as epoch seconds (UTC).
-
-    Raises:
-        ValueError: ``text`` is none of these.
-    """
-    value = text.strip()
-    if _EPOCH.match(value):
-        return int(value)
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return math.floor(moment.timestamp())
 
 
 # Map header names to column indexes: (time index, indexes of open/high/low/close/volume).

@@ -154,9 +154,10 @@ def dict_config(level: str, fmt: str, loggers: Iterable[str] = ()) -> dict[str, 
         },
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         "loggers": {
-            # Celery's own "received"/"succeeded: <return value>" lines repeat every task's
-            # arguments; workers.observability logs one line per task instead, so these
-            # speak only at DEBUG.
+            # Per-task and per-tick lines speak only at DEBUG: Celery's "received" and
+            # "succeeded: <return value>" (which repeat every task's arguments), beat's
+            # "Sending due task" every interval. workers.task_metrics logs its own line per
+            # task at DEBUG, and workers.monitoring one summary a minute at INFO.
             **{key: {"level": max_level(level, "WARNING")} for key in CHATTY},
             **{
                 name: {"level": level.upper(), "handlers": [], "propagate": True}
@@ -166,7 +167,7 @@ def dict_config(level: str, fmt: str, loggers: Iterable[str] = ()) -> dict[str, 
     }
 
 
-CHATTY = ("celery.app.trace", "celery.worker.strategy")
+CHATTY = ("celery.app.trace", "celery.worker.strategy", "celery.beat")
 
 
 def max_level(level: str, floor: str) -> str:

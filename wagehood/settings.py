@@ -6,6 +6,7 @@ README table and ``.env.example`` are generated from (and tested against) these 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -405,9 +406,7 @@ class Settings:
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with ``changes`` applied (tests and CLI flags use this)."""
-        current = {spec.name: getattr(self, spec.name) for spec in fields(self)}
-        current.update(changes)
-        return Settings(**current)
+        return dataclasses.replace(self, **changes)
 
 
 def _redis_url_from_parts(env: Mapping[str, str]) -> str:

@@ -17,6 +17,8 @@ ALERTS_TASK = "wagehood.evaluate_alerts"
 ALERTS_EVERY = 5.0
 OUTBOX_TASK = "wagehood.drain_outbox"
 OUTBOX_EVERY = 30.0  # a safety net: evaluation drains the outbox itself after each commit
+SUMMARY_TASK = "wagehood.log_summary"
+SUMMARY_EVERY = 60.0  # the one periodic INFO line of a quiet log
 
 
 def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -32,6 +34,11 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "task": ALERTS_TASK,
             "schedule": ALERTS_EVERY,
             "options": {"expires": ALERTS_EVERY},
+        },
+        "log-summary": {
+            "task": SUMMARY_TASK,
+            "schedule": SUMMARY_EVERY,
+            "options": {"expires": SUMMARY_EVERY},
         },
         "drain-outbox": {
             "task": OUTBOX_TASK,

@@ -15,9 +15,11 @@ from typing import Any
 from celery import Task, chain
 from celery.utils.log import get_task_logger
 
+from wagehood import logs
 from wagehood.errors import TemporaryError
 from wagehood.service import backfill, deadletters, fetch, pipeline, signals, stats, watchlist
 from workers.app import app, breaker, context, provider, settings, store
+from workers.task_metrics import symbol_context
 
 logger: logging.Logger = get_task_logger(__name__)
 
@@ -65,6 +67,7 @@ def dispatch_ticks() -> int:
 )
 def fetch_quotes(provider_name: str, symbols: list[str], tick: float) -> dict[str, Any]:
     """Fetch the latest quotes of ``symbols``; pass them on as JSON primitives."""
+    logs.bind(**symbol_context(symbols))
     result = fetch.fetch(provider(provider_name), breaker(provider_name), store(), symbols, tick)
     return {"quotes": result.payload(), "tick": tick, "fetched_at": time.time()}
 
@@ -77,6 +80,7 @@ def compute_indicators(self: Task, fetched: dict[str, Any]) -> list[list[Any]]:
     nothing to do, and skipping its message saves a third of the broker traffic per tick.
     """
     quotes = fetch.quotes_from_payload(fetched["quotes"])
+    logs.bind(**symbol_context([quote.symbol for quote in quotes]))
     refs = pipeline.process_quotes(context(), quotes)
     stats.record_ticks(store(), len(quotes), len(refs), fetched["tick"])
     if not refs:

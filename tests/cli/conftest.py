@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from werkzeug.serving import make_server
 
 from api import create_app
+from cli.redis_server import LocalRedis, free_port
 from tests.factories import START, context, mock_quotes
 from tests.processes import Proc, celery_beat, celery_worker, env_for, wait_for
 from wagehood.service import auth, watchlist
@@ -29,7 +30,6 @@ from wagehood.service.signals import evaluate_strategies
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
-from wagehood.storage.server import LocalRedis, free_port
 
 WAGEHOOD = str(Path(sys.executable).parent / "wagehood")
 SEEDED = "MSFT"  # seeded history only: deterministic

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cli.redis_server import free_port
 from tests.cli.conftest import LIVE, SEEDED, Live
 from tests.cli.test_e2e_data import ok
 from tests.processes import wait_for
 from wagehood.service import auth
-from wagehood.storage.server import free_port
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -23,6 +23,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from api import create_app
+from cli.redis_server import LocalRedis, free_port
 from tests.factories import context, mock_quotes
 from tests.processes import ROOT, Proc, celery_beat, celery_worker, env_for, wait_for
 from wagehood.service import auth, watchlist
@@ -31,7 +32,6 @@ from wagehood.service.signals import evaluate_strategies
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
-from wagehood.storage.server import LocalRedis, free_port
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver

@@ -2,7 +2,7 @@
 
 Matches TA-Lib (or the numpy VWAP reference) on long and short series; exactly ``warmup``
 ``None``s then values; a ``to_state``/``from_state`` round trip mid-stream continues
-identically; previewing a revised bar leaves no trace.
+identically; a revised bar applied and then undone (restored) leaves no trace.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.indicators.conftest import (
     bar_arrays,
     bars_from_closes,
 )
-from wagehood.indicators.base import Indicator, preview
+from wagehood.indicators.base import Indicator
 from wagehood.indicators.registry import INDICATORS, build
 from wagehood.types import Bar
 
@@ -144,20 +144,20 @@ def build_and_feed(spec: str, bars: Sequence[Bar]) -> Indicator:
 @pytest.mark.parametrize("spec", FIRST_SPECS)
 @bounded
 @given(closes=st.lists(prices, min_size=1, max_size=120), revised=prices)
-def test_preview_of_revised_bar_then_update_equals_update_alone(
+def test_amending_a_revised_bar_then_restoring_equals_update_alone(
     spec: str, closes: list[float], revised: float
 ) -> None:
     bars = bars_from_closes(closes)
     *history, last = bars
     draft = bars_from_closes([*closes[:-1], revised])[-1]
-    plain, previewed = build_and_feed(spec, history), build_and_feed(spec, history)
-    before = previewed.to_state()
+    plain, amended = build_and_feed(spec, history), build_and_feed(spec, history)
+    before = amended.to_state()
 
-    preview(previewed, input_of(previewed, draft))
+    amended.update(input_of(amended, draft))
+    restored = type(amended).from_state(before)
 
-    assert previewed.to_state() == before
-    assert previewed.update(input_of(previewed, last)) == plain.update(input_of(plain, last))
-    assert previewed.to_state() == plain.to_state()
+    assert restored.update(input_of(restored, last)) == plain.update(input_of(plain, last))
+    assert restored.to_state() == plain.to_state()
 
 
 @pytest.mark.parametrize("spec", ALL_SPECS)

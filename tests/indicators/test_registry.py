@@ -124,19 +124,6 @@ def test_set_state_round_trip_continues_identically() -> None:
     assert all(key.split(".")[0] in DEFAULT_INDICATORS for key in state)
 
 
-def test_set_preview_does_not_change_state() -> None:
-    indicators = IndicatorSet(DEFAULT_INDICATORS)
-    bars = bars_from_closes([300.0 + i % 5 for i in range(60)])
-    for b in bars[:-1]:
-        indicators.update(b)
-    before = indicators.to_state()
-
-    previewed = indicators.preview(bars[-1])
-
-    assert indicators.to_state() == before
-    assert indicators.update(bars[-1]) == previewed
-
-
 def test_from_state_rejects_state_saved_for_other_parameters() -> None:
     state = IndicatorSet({"fast": "sma(10)"}).to_state()
 

@@ -17,20 +17,20 @@ from typing import Any
 
 import httpx
 
-from tests.processes import ROOT, Proc, env_for, wait_for
+from cli.procs import procfile_commands
+from cli.redis_server import LocalRedis, free_port
+from tests.processes import Proc, env_for, wait_for
 from wagehood.service import auth, watchlist
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
-from wagehood.storage.server import LocalRedis, free_port
 
 BIN = str(Path(sys.executable).parent)
 HEALTH = "/api/v1/realtime/monitor/health"
 
 
 def procfile() -> dict[str, str]:
-    """Return the Procfile's command line of each process type."""
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return dict(line.split(": ", 1) for line in lines if re.match(r"^\w+: ", line))
+    """Return the Procfile's command line of each process type (parsed as ``make run`` does)."""
+    return procfile_commands()
 
 
 def rss_kib(pid: int) -> int:

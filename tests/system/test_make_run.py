@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from cli.redis_server import LocalRedis, free_port
 from tests.processes import ROOT, env_for, wait_for
-from wagehood.storage.server import LocalRedis, free_port
 
 
 def _descendants(pid: int) -> set[int]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from cli.redis_server import LocalRedis
 from tests.processes import Proc, celery_worker, wait_worker_ready
-from wagehood.storage.server import LocalRedis
 
 
 @pytest.fixture

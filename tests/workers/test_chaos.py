@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.redis_server import LocalRedis
 from tests.factories import START, context, mock_quotes, offline, send_tick, stored_snapshots
 from tests.processes import wait_for
 from wagehood.bars import BarAggregator
@@ -20,7 +21,6 @@ from wagehood.service import backfill
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
-from wagehood.storage.server import LocalRedis
 from wagehood.types import Timeframe
 
 LONG = bool(os.environ.get("WAGEHOOD_LONG"))

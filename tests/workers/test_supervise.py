@@ -30,23 +30,21 @@ def test_a_child_that_dies_is_restarted_and_sigterm_stops_both(tmp_path: Path) -
 
 
 def test_sigterm_reaches_a_long_running_child(tmp_path: Path) -> None:
-    done = tmp_path / "done"
+    done, ready = tmp_path / "done", tmp_path / "ready"
+    # The child says it is ready only once its handler is installed: a SIGTERM sent before
+    # that would kill it by the default action and the test would race the interpreter's start.
     child = (
         "import signal, sys, time\n"
         f"signal.signal(signal.SIGTERM, lambda *a: (open({str(done)!r}, 'w').write('ok'), sys.exit(0)))\n"
+        f"open({str(ready)!r}, 'w').write('ready')\n"
         "time.sleep(60)\n"
     )
     proc = subprocess.Popen([*SUPERVISE, "--", sys.executable, "-c", child])
     try:
-        wait_for(lambda: len(_children(proc.pid)) == 1, 10, "the child to start")
+        wait_for(ready.exists, 30, "the child to install its SIGTERM handler")
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
         assert done.read_text() == "ok"
     finally:
         if proc.poll() is None:
             proc.kill()
-
-
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []

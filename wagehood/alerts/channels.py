@@ -18,7 +18,8 @@ from wagehood.errors import ValidationError
 from wagehood.types import validate_symbol
 
 EVENTS = ("signals", "alerts")
-MAX_FILTER = 200
+MAX_FILTER = 200  # names in one filter list (the API schema documents the same limits)
+MAX_NAME = 60
 EDITABLE = (
     "url",
     "format",
@@ -133,8 +134,8 @@ def build_channel(
 def _names(value: Any, field: str) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or len(value) > MAX_FILTER:
         raise ValidationError(f"{field} must be a list of at most {MAX_FILTER} names", field)
-    if not all(isinstance(item, str) and 0 < len(item) <= 60 for item in value):
-        raise ValidationError(f"{field} must hold names of 1-60 characters", field)
+    if not all(isinstance(item, str) and 0 < len(item) <= MAX_NAME for item in value):
+        raise ValidationError(f"{field} must hold names of 1-{MAX_NAME} characters", field)
     return tuple(dict.fromkeys(value))
 
 

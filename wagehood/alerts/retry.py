@@ -8,7 +8,8 @@ refuses the request) will not change on a retry and go straight to the dead lett
 from __future__ import annotations
 
 import random
-from email.utils import parsedate_to_datetime
+
+from wagehood.timeparse import parse_retry_after
 
 MAX_DELAY = 600.0
 RETRYABLE = frozenset({408, 425, 429})
@@ -35,17 +36,8 @@ def backoff(attempt: int, base: float, rng: random.Random | None = None) -> floa
 
 def retry_after(header: str | None, now: float) -> float | None:
     """Return the seconds a ``Retry-After`` header asks for (delta or HTTP date), capped."""
-    if not header:
-        return None
-    text = header.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            seconds = parsedate_to_datetime(text).timestamp() - now
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-    return min(max(seconds, 0.0), MAX_DELAY)
+    seconds = parse_retry_after(header, now)
+    return None if seconds is None else min(seconds, MAX_DELAY)
 
 
 def next_delay(attempt: int, base: float, wait: float | None) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from wagehood.alerts.evaluate import BAR_FIELDS, BarView, holds, trigger_values
@@ -217,8 +217,3 @@ def fired_record(rule: AlertRule, view: BarView) -> dict[str, Any]:
         "values": trigger_values(rule.tree, view),
         "rule": rule.name,
     }
-
-
-def replace_rule(rule: AlertRule, **changes: Any) -> AlertRule:
-    """Return ``rule`` with ``changes`` (the tree is re-parsed)."""
-    return replace(rule, **changes)

@@ -14,7 +14,7 @@ Every indicator:
 - ``repr(indicator)`` is like ``EMA(12)`` and doubles as a stable id.
 
 Revising an in-progress bar is done by the caller: keep ``to_state()`` from before the bar and
-re-apply ``update`` to a restored copy (see ``preview``).
+re-apply ``update`` to a copy restored with ``from_state``.
 """
 
 from __future__ import annotations
@@ -54,9 +54,3 @@ class Indicator(Protocol):
     def from_state(cls, state: dict[str, str]) -> Self:
         """Rebuild an indicator from ``to_state()`` output."""
         ...
-
-
-def preview(indicator: Indicator, x: Any) -> Value | None:
-    """Return what ``indicator.update(x)`` would return, leaving ``indicator`` unchanged."""
-    clone = type(indicator).from_state(indicator.to_state())
-    return clone.update(x)

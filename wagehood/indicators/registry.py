@@ -295,10 +295,6 @@ class IndicatorSet:
                 row.update(zip(where, value, strict=True))
         return row
 
-    def preview(self, bar: Any) -> dict[str, float | None]:
-        """Return what ``update(bar)`` would return, leaving this set unchanged."""
-        return type(self).from_state(self.specs, self.to_state()).update(bar)
-
     def to_state(self, prefix: str = "") -> dict[str, str]:
         """Return every indicator's state, each under ``prefix + "<name>."``."""
         state: dict[str, str] = {}

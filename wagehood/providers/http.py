@@ -13,15 +13,14 @@ loads its command-line tool and with it click, which the domain package must not
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import math
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from wagehood import __version__
 from wagehood.errors import ProviderError, ProviderUnavailableError, RateLimitedError
+from wagehood.timeparse import parse_retry_after
 
 if TYPE_CHECKING:
     import httpx
@@ -87,22 +86,6 @@ def raise_for_status(provider: str, response: httpx.Response) -> None:
     if status >= 500:
         raise ProviderUnavailableError(f"{provider}: server error ({status})")
     raise ProviderError(f"{provider}: request rejected ({status}): {vendor_message(response)}")
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Return the seconds a Retry-After header asks to wait (delta-seconds or HTTP-date)."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        logger.debug("ignoring unparsable Retry-After %r", text)
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, moment.timestamp() - current)
 
 
 def vendor_message(response: httpx.Response) -> str:

@@ -20,7 +20,6 @@ from typing import Any
 from wagehood.service import monitoring, plugins, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
-from wagehood.storage.breaker import breaker_state
 from wagehood.storage.redis_store import RedisStore, translate_errors
 
 logger = logging.getLogger(__name__)
@@ -86,12 +85,9 @@ def _beat(store: RedisStore, settings: Settings) -> list[Condition]:
 
 
 def _breakers(store: RedisStore) -> list[Condition]:
-    providers = sorted({e.data_provider for e in watchlist.entries(store)})
-    with translate_errors():
-        states = {p: breaker_state(store.client, p) for p in providers}
     return [
         Condition(f"breaker:{p}", "warning", f"{p} circuit {s}: provider failing")
-        for p, s in states.items()
+        for p, s in monitoring.circuit_states(store).items()
         if s != "closed"
     ]
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +33,7 @@ from wagehood.alerts.urls import Resolver, checked_addresses, redact, resolve
 from wagehood.errors import ConflictError, NotFoundError, ValidationError
 from wagehood.settings import Settings
 from wagehood.storage import keys
+from wagehood.storage.locks import try_lock
 from wagehood.storage.redis_store import RedisStore, translate_errors
 
 logger = logging.getLogger(__name__)
@@ -173,17 +173,11 @@ def deliver(
 
     ``network`` (resolver and socket layer) is the test seam; the default is the system's.
     """
-    lock, token = keys.delivery_lock(channel_name, event_id), secrets.token_hex(8)
-    hold = int((settings.webhook_timeout + 5) * 1000)
-    with translate_errors():
-        if not store.client.set(lock, token, nx=True, px=hold):
+    lock = keys.delivery_lock(channel_name, event_id)
+    with try_lock(store, lock, settings.webhook_timeout + 5) as acquired:
+        if not acquired:
             return Attempt("busy", settings.webhook_timeout + 1)
-    try:
         return _attempt(store, settings, channel_name, event_id, network or Network())
-    finally:
-        with translate_errors():
-            if store.client.get(lock) == token:
-                store.client.delete(lock)
 
 
 def _attempt(

@@ -18,11 +18,11 @@ from wagehood.errors import TemporaryError
 from wagehood.service import deadletters, stats, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
+from wagehood.storage.breaker import breaker_state
 from wagehood.storage.redis_store import RedisStore, translate_errors
 
 logger = logging.getLogger(__name__)
 
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
 QUEUES = ("celery", "celery\x06\x163", "celery\x06\x166", "celery\x06\x169")
 WORKER_ALIVE_SECONDS = 15.0
 SAMPLES = 120
@@ -35,18 +35,12 @@ def stale_after(settings: Settings) -> float:
     return max(3 * settings.data_update_interval, 10.0)
 
 
-def bucket_label(bound: float) -> str:
-    """Return Prometheus's ``le`` label for a bucket bound."""
-    return "+Inf" if bound == float("inf") else repr(bound)
-
-
 def record_task(store: RedisStore, task: str, seconds: float, failed: bool) -> None:
     """Count one finished task, its duration bucket and, if it failed for good, an error."""
-    bound = next(b for b in BUCKETS if seconds <= b)
     try:
         with translate_errors():
             pipe = store.client.pipeline(transaction=False)
-            pipe.hincrby(keys.TASK_SECONDS, f"{task}|{bucket_label(bound)}", 1)
+            pipe.hincrby(keys.TASK_SECONDS, f"{task}|{stats.bucket_of(seconds)}", 1)
             pipe.hincrbyfloat(keys.TASK_SECONDS, f"{task}|sum", seconds)
             if failed:
                 pipe.hincrby(keys.STATS, "errors", 1)
@@ -104,6 +98,14 @@ def symbol_ages(store: RedisStore) -> dict[str, float | None]:
     }
 
 
+def circuit_states(store: RedisStore) -> dict[str, str]:
+    """Return the circuit-breaker state (``closed``, ``open``, ``half-open``) of each provider
+    the watchlist uses, by provider name."""
+    providers = sorted({e.data_provider for e in watchlist.entries(store)})
+    with translate_errors():
+        return {p: breaker_state(store.client, p) for p in providers}
+
+
 def queue_depth(store: RedisStore) -> dict[str, int]:
     """Return messages waiting in the broker's queues and taken but not yet acknowledged."""
     reads = store.pipeline_reads([("llen", (q,)) for q in QUEUES] + [("hlen", ("unacked",))])
@@ -123,11 +125,8 @@ def task_timings(store: RedisStore) -> dict[str, dict[str, Any]]:
         else:
             entry["buckets"][part] = int(value)
     for entry in tasks.values():
-        running, cumulative = 0, {}
-        for bound in BUCKETS:
-            running += entry["buckets"].get(bucket_label(bound), 0)
-            cumulative[bucket_label(bound)] = running
-        entry["buckets"], entry["count"] = cumulative, running
+        entry["buckets"] = stats.cumulative(entry["buckets"])
+        entry["count"] = entry["buckets"]["+Inf"]
     return tasks
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from wagehood.errors import TemporaryError
 from wagehood.storage import keys
@@ -12,10 +13,31 @@ from wagehood.storage.redis_store import RedisStore, translate_errors
 logger = logging.getLogger(__name__)
 
 LATENCY_SAMPLES = 2_000
+# Histogram bucket bounds (seconds) for task durations and tick-to-state latency: 5 ms-10 s.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
+
+
+def bucket_label(bound: float) -> str:
+    """Return Prometheus's ``le`` label for a bucket bound."""
+    return "+Inf" if bound == float("inf") else repr(bound)
+
+
+def bucket_of(seconds: float) -> str:
+    """Return the ``le`` label of the smallest bucket that holds ``seconds``."""
+    return bucket_label(next(b for b in BUCKETS if seconds <= b))
+
+
+def cumulative(counts: dict[str, int]) -> dict[str, int]:
+    """Return per-bucket counts (``le`` label -> n) as Prometheus's cumulative counts."""
+    running, result = 0, {}
+    for bound in BUCKETS:
+        running += counts.get(bucket_label(bound), 0)
+        result[bucket_label(bound)] = running
+    return result
 
 
 def record_ticks(store: RedisStore, quotes: int, bars: int, tick: float) -> None:
-    """Count quotes and bars applied, and sample tick-to-state latency in milliseconds."""
+    """Count quotes and bars applied; sample tick-to-state latency and count it in a bucket."""
     latency_ms = (time.time() - tick) * 1000.0
     try:
         with translate_errors():
@@ -25,6 +47,8 @@ def record_ticks(store: RedisStore, quotes: int, bars: int, tick: float) -> None
             pipe.hincrby(keys.STATS, "tasks", 1)
             pipe.lpush(keys.LATENCY, f"{time.time():.3f}:{latency_ms:.2f}")
             pipe.ltrim(keys.LATENCY, 0, LATENCY_SAMPLES - 1)
+            pipe.hincrby(keys.LATENCY_SECONDS, bucket_of(latency_ms / 1000.0), 1)
+            pipe.hincrbyfloat(keys.LATENCY_SECONDS, "sum", latency_ms / 1000.0)
             pipe.execute()
     except TemporaryError:
         logger.warning("could not record stats: redis unavailable")
@@ -42,6 +66,14 @@ def latency_percentiles(store: RedisStore) -> dict[str, float | None]:
         return values[min(len(values) - 1, int(q * len(values)))]
 
     return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99), "samples": float(len(values))}
+
+
+def latency_histogram(store: RedisStore) -> dict[str, Any]:
+    """Return the tick-to-state latency histogram: cumulative buckets, sum (s) and count."""
+    with translate_errors():
+        raw = store.client.hgetall(keys.LATENCY_SECONDS)
+    buckets = cumulative({k: int(v) for k, v in raw.items() if k != "sum"})
+    return {"buckets": buckets, "sum": float(raw.get("sum", 0.0)), "count": buckets["+Inf"]}
 
 
 def counters(store: RedisStore) -> dict[str, int]:

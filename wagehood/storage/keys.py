@@ -23,6 +23,7 @@ EXPORTS = f"{PREFIX}:exports"  # hash: export id -> JSON status
 BEAT_HEARTBEAT = f"{PREFIX}:beat:heartbeat"  # epoch seconds of the last dispatch
 STATS = f"{PREFIX}:stats"  # hash of counters (bars, ticks, errors, ...)
 LATENCY = f"{PREFIX}:stats:latency"  # capped list of tick-to-state latencies (ms)
+LATENCY_SECONDS = f"{PREFIX}:stats:latency_seconds"  # hash: tick-to-state histogram buckets
 ALERTS = f"{PREFIX}:alerts"  # hash: alert id -> JSON
 BREAKER_PREFIX = f"{PREFIX}:breaker"  # pybreaker storage namespace, per provider
 BUDGET_PREFIX = f"{PREFIX}:budget"  # per provider: ":log" zset of request times, ":state" hash

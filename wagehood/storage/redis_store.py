@@ -154,14 +154,6 @@ class RedisStore:
         with translate_errors():
             return list(self.client.xrange(name, start, end, count=count))
 
-    def stream_tail(
-        self, name: str, end: str = "+", count: int = 1
-    ) -> list[tuple[str, dict[str, str]]]:
-        """Return the last ``count`` entries up to id ``end``, oldest first."""
-        with translate_errors():
-            entries = self.client.xrevrange(name, end, "-", count=count)
-        return list(reversed(entries))
-
     def pipeline_reads(self, calls: Iterable[tuple[str, tuple[Any, ...]]]) -> list[Any]:
         """Run read commands ``(method, args)`` in one round trip and return their results."""
         with translate_errors():

@@ -1,6 +1,7 @@
 "use strict";
 // Render the OpenAPI document as a list of operations with a small "try it" form each.
-const METHODS = ["get", "post", "put", "delete"];
+// Every HTTP method a Path Item Object can hold (OpenAPI 3.0/3.1), so none is left out.
+const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -46,7 +47,10 @@ function operationView(path, method, op) {
   });
   form.append(send, out);
   const summary = el("summary", {}, el("span", { className: `method ${method}`, textContent: method }), path, ` — ${op.summary || ""}`);
-  return el("details", {}, summary, el("p", { textContent: op.description || "" }), form);
+  const view = el("details", {}, summary, el("p", { textContent: op.description || "" }), form);
+  view.dataset.method = method;
+  view.dataset.path = path;
+  return view;
 }
 
 async function main() {
