@@ -29,7 +29,12 @@ def test_domain_imports_no_adapter_framework() -> None:
 # The README states this list; the test keeps it exact.
 THIRD_PARTY = {
     "redis": ("wagehood/storage/",),
-    "httpx": ("wagehood/providers/", "wagehood/service/delivery.py"),
+    "httpx": (
+        "wagehood/providers/",
+        "wagehood/service/delivery.py",
+        "wagehood/alerts/transport.py",
+    ),
+    "httpcore": ("wagehood/alerts/transport.py",),
     "pybreaker": ("wagehood/storage/breaker.py", "wagehood/service/fetch.py"),
     "jwt": ("wagehood/service/auth.py",),
 }
