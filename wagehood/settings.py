@@ -260,6 +260,14 @@ class Settings:
             "RATE_LIMIT_DEFAULT", _text, "Requests allowed per API key (flask-limiter syntax)"
         ),
     )
+    rate_limit_public: str = field(
+        default="300/minute",
+        metadata=_env(
+            "RATE_LIMIT_PUBLIC",
+            _text,
+            "Requests to public routes (health, docs) allowed per client address and web process",
+        ),
+    )
     cors_origins: str = field(
         default="", metadata=_env("CORS_ORIGINS", _text, "Comma-separated origins allowed by CORS")
     )
