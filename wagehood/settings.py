@@ -154,6 +154,22 @@ class Settings:
             "Seconds before work taken by a dead worker is redelivered",
         ),
     )
+    worker_liveness_file: str = field(
+        default="",
+        metadata=_env(
+            "WORKER_LIVENESS_FILE",
+            _text,
+            "File a worker touches while it makes progress (empty: wagehood-supervise picks one)",
+        ),
+    )
+    worker_stale_seconds: float = field(
+        default=60.0,
+        metadata=_env(
+            "WORKER_STALE_SECONDS",
+            _positive_float,
+            "wagehood-supervise restarts a worker whose liveness file is older than this",
+        ),
+    )
     redis_streams_maxlen: int = field(
         default=10000,
         metadata=_env("REDIS_STREAMS_MAXLEN", _positive_int, "Entries kept per history stream"),

@@ -19,6 +19,7 @@ from wagehood.service.pipeline import PipelineContext
 from wagehood.settings import Settings
 from wagehood.storage.breaker import provider_breaker
 from wagehood.storage.redis_store import RedisStore
+from workers.liveness import WorkerLiveness
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ CONFIG_CHECK_SECONDS = 1.0
 
 app = Celery("wagehood", include=["workers.tasks", "workers.exports", "workers.delivery"])
 app.config_from_object("celeryconfig")
+app.steps["worker"].add(WorkerLiveness)
 
 
 @cache
