@@ -39,7 +39,8 @@ def test_memory_component_reports_used_and_max_and_alerts_at_warning(
     store = RedisStore.from_url(settings.redis_url)
     maxmemory.config_set("maxmemory", str(int(_used(maxmemory) / 0.87)))
     found = health.memory_check(store)
-    assert found["level"] == "warning" and found["status"] == "degraded"
+    assert found["level"] == "warning"
+    assert found["status"] == "degraded"
     assert 0.8 <= found["ratio"] < 0.95
     assert found["max_bytes"] > found["used_bytes"] > 0
     raised = {a["id"]: a for a in alerts.evaluate(store, settings)}
