@@ -175,8 +175,12 @@ class Settings:
         metadata=_env("REDIS_STREAMS_MAXLEN", _positive_int, "Entries kept per history stream"),
     )
     redis_max_memory: str = field(
-        default="512mb",
-        metadata=_env("REDIS_MAX_MEMORY", _text, "maxmemory of a Redis that make run starts"),
+        default="2gb",
+        metadata=_env(
+            "REDIS_MAX_MEMORY",
+            _text,
+            "maxmemory of a Redis that make run starts (sizing: docs/operations.md)",
+        ),
     )
     api_host: str = field(
         default="127.0.0.1", metadata=_env("API_HOST", _text, "Address the API binds to")

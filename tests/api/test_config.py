@@ -115,5 +115,6 @@ def test_summary_and_validate(client: FlaskClient, keys: Keys) -> None:
     assert client.get(f"{BASE}/validate", headers=keys.header()).get_json() == {
         "valid": True,
         "errors": [],
+        "warnings": [],
         "version": 0,
     }

@@ -15,7 +15,7 @@ from typing import Any
 from wagehood.engine import merge_specs
 from wagehood.errors import NotFoundError, ValidationError
 from wagehood.indicators.registry import DEFAULT_INDICATORS, IndicatorSet
-from wagehood.service import watchlist
+from wagehood.service import sizing, watchlist
 from wagehood.service.config import (
     default_system,
     load_config,
@@ -214,7 +214,10 @@ def config_summary(store: RedisStore, settings: Settings) -> dict[str, Any]:
 
 
 def config_validation(store: RedisStore, settings: Settings) -> dict[str, Any]:
-    """Re-validate the stored configuration; return ``{"valid", "errors", "version"}``."""
+    """Re-validate the stored configuration; return ``{"valid", "errors", "warnings", "version"}``.
+
+    A warning does not make the configuration invalid: it is the projected Redis footprint.
+    """
     config = load_config(store, settings)
     errors: list[dict[str, Any]] = []
     checks: list[tuple[str, Callable[[], object]]] = [
@@ -228,4 +231,5 @@ def config_validation(store: RedisStore, settings: Settings) -> dict[str, Any]:
             check()
         except ValidationError as error:
             errors.append({"section": section, "field": error.field, "message": str(error)})
-    return {"valid": not errors, "errors": errors, "version": config.version}
+    warnings = sizing.footprint_warnings(store, settings)
+    return {"valid": not errors, "errors": errors, "warnings": warnings, "version": config.version}
