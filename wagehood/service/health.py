@@ -32,7 +32,7 @@ MEMORY_WARNING = 0.80
 MEMORY_CRITICAL = 0.95
 PROBE_MS = 10_000
 BLOCKED = ("workers", "beat", "data")  # checks that fail whenever Redis refuses writes
-DETAILS = frozenset({"latency_ms", "error", "workers", "stale", "providers"})
+DETAILS = frozenset({"latency_ms", "error", "workers", "stale"})  # hosts, symbols, internals
 
 
 def guarded(check: Check) -> dict[str, Any]:
