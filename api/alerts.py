@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from kombu.exceptions import OperationalError
 from marshmallow import Schema, fields, validate
 
-from api.extensions import state
+from api.extensions import send_task, state
 from api.schemas import ApiErrorSchema
 from wagehood.alerts.channels import EVENTS, MAX_FILTER, MAX_NAME
 from wagehood.alerts.payloads import FORMATS
@@ -174,7 +174,7 @@ class DeletedSchema(Schema):
 
 def _enqueue(channel: str, event_id: str) -> None:
     try:
-        state().celery.send_task(DELIVER_TASK, args=[channel, event_id], retry=False)
+        send_task(DELIVER_TASK, [channel, event_id])
     except OperationalError as error:
         raise TemporaryError("task broker unavailable", retry_after=5) from error
 

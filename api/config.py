@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.extensions import state
 from api.schemas import ApiErrorSchema
-from wagehood.service import config, plugins, queries, watchlist
+from wagehood.service import config, plugins, queries, sizing, watchlist
 from wagehood.types import validate_symbol
 
 blp = Blueprint(
@@ -32,6 +32,7 @@ class WatchlistSchema(Schema):
 
     count = fields.Integer()
     symbols = fields.List(fields.Nested(WatchEntrySchema))
+    warnings = fields.List(fields.String(), metadata={"description": "Projected Redis footprint"})
 
 
 class WatchlistAddSchema(Schema):
@@ -121,6 +122,7 @@ class ValidationReportSchema(Schema):
     notes = fields.List(
         fields.String(), metadata={"description": "How providers poll within their request budgets"}
     )
+    warnings = fields.List(fields.String(), metadata={"description": "Projected Redis footprint"})
 
 
 def _watchlist() -> dict[str, Any]:
@@ -156,9 +158,9 @@ def put_watchlist(args: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(WatchlistAddSchema)
 @blp.response(200, WatchlistSchema)
 def add_watchlist(args: dict[str, Any]) -> dict[str, Any]:
-    """Add symbols (or change their provider)."""
+    """Add symbols (or change their provider); warn if the history would outgrow Redis."""
     watchlist.add(state().store, _items(args))
-    return _watchlist()
+    return _watchlist() | {"warnings": sizing.footprint_warnings(state().store, state().settings)}
 
 
 @blp.route("/watchlist/<symbol>", methods=["DELETE"])

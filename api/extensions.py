@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from celery import Celery
 from flask import current_app
-from kombu.exceptions import OperationalError
+from kombu.exceptions import LimitExceeded, OperationalError
 
 from api.hub import Hub
 from wagehood.errors import TemporaryError
@@ -17,6 +17,7 @@ from wagehood.storage.redis_store import RedisStore
 
 EXPORT_TASK = "wagehood.run_export"
 EXPORT_QUEUE = "exports"  # consumed by the io worker (celeryconfig.task_routes)
+POOL_TIMEOUT = 3.0  # seconds a request waits for a pooled broker connection
 
 
 @dataclass
@@ -49,11 +50,25 @@ def celery_client(settings: Settings) -> Celery:
     return client
 
 
+def send_task(name: str, args: list[Any], queue: str | None = None) -> None:
+    """Send task ``name`` through a pooled producer, waiting at most ``POOL_TIMEOUT`` for one.
+
+    A broker that cannot be reached raises kombu's ``OperationalError`` (503 in api/errors).
+    """
+    client = state().celery
+    try:
+        with client.producer_pool.acquire(block=True, timeout=POOL_TIMEOUT) as producer:
+            client.send_task(name, args=args, queue=queue, retry=False, producer=producer)
+    except LimitExceeded as error:
+        raise TemporaryError("task broker busy: no connection free", retry_after=1) from error
+
+
 def enqueue_export(export_id: str) -> None:
     """Send the export task to the workers; if the broker is down, fail the export (503)."""
     app_state = state()
     try:
         app_state.celery.send_task(EXPORT_TASK, args=[export_id], queue=EXPORT_QUEUE, retry=False)
+        send_task(EXPORT_TASK, [export_id])
     except OperationalError as error:
         exports.mark_failed(app_state.store, export_id, "task broker unavailable")
         raise TemporaryError("task broker unavailable", retry_after=5) from error

@@ -142,6 +142,9 @@ def _state_families(snapshot: dict[str, Any], settings: Settings) -> Iterator[Me
         "Age of the last dispatched tick",
         snapshot["dispatch_age_seconds"],
     )
+    memory = snapshot["redis_memory"]
+    yield from _gauge("wagehood_redis_memory_used_bytes", "Redis used_memory", memory["used_bytes"])
+    yield from _gauge("wagehood_redis_memory_max_bytes", "Redis maxmemory", memory["max_bytes"])
     ages = snapshot["symbol_age_seconds"]
     family = GaugeMetricFamily(
         "wagehood_symbol_age_seconds", "Seconds since a symbol's last update", labels=["symbol"]

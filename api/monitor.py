@@ -12,6 +12,7 @@ from api import health as checks
 from api.extensions import state
 from api.metrics import metrics_response
 from wagehood.service import alerts as system_alerts
+from wagehood.service import health as service_health
 from wagehood.service import monitoring
 
 blp = Blueprint(
@@ -31,7 +32,12 @@ class HealthSchema(Schema):
 
     status = fields.String(metadata={"enum": ["ok", "degraded", "down"]})
     time = fields.Float()
+    cause = fields.String(
+        allow_none=True, metadata={"description": "The Redis condition behind other failures"}
+    )
     version = fields.String()
+    versions = fields.Dict()
+    stale = fields.Boolean(metadata={"description": "An earlier report: the current one is late"})
     components = fields.Dict()
 
 
@@ -50,6 +56,7 @@ class StatsSchema(Schema):
     workers_alive = fields.List(fields.String())
     beat_age_seconds = fields.Float(allow_none=True)
     dispatch_age_seconds = fields.Float(allow_none=True)
+    redis_memory = fields.Dict(metadata={"description": "used_bytes, max_bytes (None: no max)"})
     websocket = fields.Dict()
 
 
@@ -66,9 +73,12 @@ class AlertsSchema(Schema):
 @blp.response(200, HealthSchema)
 @blp.alt_response(503, schema=HealthSchema, description="Down: Redis unreachable")
 def health(args: dict[str, Any]) -> tuple[dict[str, Any], int]:
-    """Return ok, degraded (200) or down (503) with per-component checks."""
-    app_state = state()
-    body = checks.health(app_state.store, app_state.settings, app_state.celery, args["detailed"])
+    """Return ok, degraded (200) or down (503) with per-component checks.
+
+    Public; the report is shared by every request for a second. ``detailed=true`` (worker
+    names, errors, latencies, versions) needs a key or token with read permission.
+    """
+    body = checks.report(args["detailed"])
     return body, 503 if body["status"] == "down" else 200
 
 
@@ -81,11 +91,10 @@ def liveness() -> Response:
 @blp.route("/readiness", methods=["GET"])
 def readiness() -> tuple[Response, int]:
     """Answer 200 when Redis answers, else 503."""
-    result = checks.guarded(lambda: checks.redis_check(state().store))
-    ready = result["status"] == "ok"
-    return jsonify({"status": "ready" if ready else "not_ready", "redis": result}), (
-        200 if ready else 503
-    )
+    result = service_health.guarded(lambda: service_health.redis_check(state().store))
+    ready = result["status"] != "down"
+    body = {"status": "ready" if ready else "not_ready", "redis": {"status": result["status"]}}
+    return jsonify(body), 200 if ready else 503
 
 
 @blp.route("/stats", methods=["GET"])
@@ -103,7 +112,7 @@ def stats_view() -> dict[str, Any]:
 def alerts() -> dict[str, Any]:
     """Evaluate and return the active alerts, with the recent raised/cleared history."""
     app_state = state()
-    found = checks.alerts(app_state.store, app_state.settings, app_state.celery)
+    found = system_alerts.evaluate(app_state.store, app_state.settings)
     return {"count": len(found), "alerts": found, "recent": system_alerts.recent(app_state.store)}
 
 

@@ -6,17 +6,24 @@ otherwise. Rate limits are counted per API key (a key's tokens share its budget;
 across every route) in Redis by flask-limiter (fixed window; ``X-RateLimit-*`` headers on
 every limited response). Failed authentications are counted per client address
 (``TRUSTED_PROXIES`` says whether X-Forwarded-For names it); over the limit, only requests
-without a valid credential are refused.
+without a valid credential are refused. Public
+routes are limited per client address instead (``RATE_LIMIT_PUBLIC``, counted per process).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from flask import Flask, Response, current_app, g, request
 from flask_limiter import ApplicationLimit, Limiter
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from api.extensions import state
@@ -49,6 +56,8 @@ PERMISSIONS = {
     "auth.create_key": "admin",
     "auth.revoke_key": "admin",
 }
+DETAILS_NEED_AUTH = frozenset({"monitor.health"})  # public, but ?detailed=true needs a key
+FALSY = frozenset({"", "0", "false", "f", "no", "n", "off"})
 TOKEN_QUERY_ENDPOINTS = frozenset({"ws.realtime"})
 READ_METHODS = frozenset({"GET", "HEAD"})
 AUTH_FAILURE_LIMIT = 100  # failed authentications per client address and window
@@ -76,7 +85,9 @@ def authenticate_request() -> None:
     trip; the key record is read on every request, so a revoked key is refused at once.
     """
     endpoint = request.endpoint
-    if endpoint is None or endpoint in PUBLIC or request.method == "OPTIONS":
+    if endpoint is None or request.method == "OPTIONS":
+        return
+    if endpoint in PUBLIC and not _details_asked(endpoint):
         return
     app_state = state()
     failures = _failure_limit()
@@ -94,6 +105,34 @@ def authenticate_request() -> None:
     g.principal = principal
     g.credential = credential
     g.credential_kind = kind
+
+
+def _details_asked(endpoint: str) -> bool:
+    return endpoint in DETAILS_NEED_AUTH and request.args.get("detailed", "").lower() not in FALSY
+
+
+@dataclass(frozen=True)
+class PublicLimit:
+    """Requests to public routes allowed per client address, counted in this process.
+
+    In memory, not in Redis: the public routes (health above all) must answer at once
+    even when Redis is slow or paused.
+    """
+
+    item: RateLimitItem
+    counter: FixedWindowRateLimiter
+
+
+def limit_public_routes() -> None:
+    """Before each request to a public route: count it against its address (429 when over)."""
+    if request.endpoint not in PUBLIC:
+        return
+    public: PublicLimit = current_app.extensions["wagehood.public_limit"]
+    address = request.remote_addr or "unknown"
+    if not public.counter.hit(public.item, "public", address):
+        reset = public.counter.get_window_stats(public.item, "public", address).reset_time
+        retry_after = max(1, math.ceil(reset - time.time()))
+        raise TooManyRequests(f"{public.item} per address", retry_after=retry_after)
 
 
 def _failure_limit() -> auth.FailureLimit:
@@ -207,7 +246,12 @@ def build_limiter(app: Flask) -> Limiter:
 
 def register_security(app: Flask) -> Limiter:
     """Wire authentication before the limiter (so limits are per key) and the headers after."""
+    item = parse(app.extensions["wagehood"].settings.rate_limit_public)
+    app.extensions["wagehood.public_limit"] = PublicLimit(
+        item, FixedWindowRateLimiter(MemoryStorage())
+    )
     app.before_request(limit_request_size)
+    app.before_request(limit_public_routes)
     app.before_request(authenticate_request)
     limiter = build_limiter(app)
     app.after_request(security_headers)

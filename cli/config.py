@@ -71,7 +71,15 @@ def watchlist_add(
 ) -> None:
     """Start watching SYMBOLS."""
     items = [{"symbol": s, "data_provider": provider} if provider else s for s in symbols]
-    _print_watchlist(client.post(f"{BASE}/watchlist/add", {"symbols": items}), output_format)
+    body = client.post(f"{BASE}/watchlist/add", {"symbols": items})
+    _print_watchlist(body, output_format)
+    _print_warnings(body)
+
+
+def _print_warnings(body: Any) -> None:
+    warnings = body.get("warnings") if isinstance(body, dict) else None
+    for warning in warnings or ():
+        click.echo(f"warning: {warning}", err=True)
 
 
 @watchlist.command("remove")
@@ -237,5 +245,6 @@ def validate(client: ApiClient, output_format: str | None) -> None:
     body = client.get(f"{BASE}/validate")
     notes = [{"note": note} for note in body.get("notes", [])]
     emit(body, (body.get("errors") or [{"valid": body.get("valid")}]) + notes, output_format)
+    _print_warnings(body)
     if not body.get("valid", False):
         raise CliError("the stored configuration is invalid", EXIT_BAD_DATA)

@@ -30,7 +30,10 @@ def health(client: ApiClient, detailed: bool, output_format: str | None) -> None
     _, body = client.get_status("/realtime/monitor/health", (503,), detailed=detailed or None)
     components = body.get("components") or {}
     rows = [{"component": name, **check} for name, check in components.items()]
-    emit(body, [{"component": "overall", "status": body.get("status")}, *rows], output_format)
+    overall = {"component": "overall", "status": body.get("status")}
+    if body.get("cause"):
+        overall["cause"] = body["cause"]
+    emit(body, [overall, *rows], output_format)
     if body.get("status") not in ("ok", "degraded"):
         raise CliError(f"the system is {body.get('status')}", EXIT_UNREACHABLE)
 

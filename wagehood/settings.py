@@ -180,13 +180,33 @@ class Settings:
             "Seconds before work taken by a dead worker is redelivered",
         ),
     )
+    worker_liveness_file: str = field(
+        default="",
+        metadata=_env(
+            "WORKER_LIVENESS_FILE",
+            _text,
+            "File a worker touches while it makes progress (empty: wagehood-supervise picks one)",
+        ),
+    )
+    worker_stale_seconds: float = field(
+        default=60.0,
+        metadata=_env(
+            "WORKER_STALE_SECONDS",
+            _positive_float,
+            "wagehood-supervise restarts a worker whose liveness file is older than this",
+        ),
+    )
     redis_streams_maxlen: int = field(
         default=10000,
         metadata=_env("REDIS_STREAMS_MAXLEN", _positive_int, "Entries kept per history stream"),
     )
     redis_max_memory: str = field(
-        default="512mb",
-        metadata=_env("REDIS_MAX_MEMORY", _text, "maxmemory of a Redis that make run starts"),
+        default="2gb",
+        metadata=_env(
+            "REDIS_MAX_MEMORY",
+            _text,
+            "maxmemory of a Redis that make run starts (sizing: docs/operations.md)",
+        ),
     )
     api_host: str = field(
         default="127.0.0.1", metadata=_env("API_HOST", _text, "Address the API binds to")
@@ -358,6 +378,14 @@ class Settings:
         default=128 * 1024 * 1024,
         metadata=_env(
             "EXPORT_KEY_BYTES", _positive_int, "Bytes one API key may export per 24 hours"
+        ),
+    )
+    rate_limit_public: str = field(
+        default="300/minute",
+        metadata=_env(
+            "RATE_LIMIT_PUBLIC",
+            _text,
+            "Requests to public routes (health, docs) allowed per client address and web process",
         ),
     )
     cors_origins: str = field(

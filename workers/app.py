@@ -13,6 +13,7 @@ from celery.signals import worker_process_init, worker_ready
 
 from wagehood.plugins.loader import configure as configure_plugins
 from workers import heartbeats, logging_config, task_metrics
+from workers.liveness import WorkerLiveness
 from workers.runtime import breaker, context, provider, settings, store
 
 __all__ = ["app", "breaker", "context", "provider", "settings", "store"]
@@ -22,6 +23,7 @@ app = Celery(
     include=["workers.tasks", "workers.exports", "workers.delivery", "workers.monitoring"],
 )
 app.config_from_object("celeryconfig")
+app.steps["worker"].add(WorkerLiveness)
 
 
 def _ignore_group_signals(**_: object) -> None:

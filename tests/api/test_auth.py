@@ -228,9 +228,12 @@ def test_redis_down_is_503_json(settings: Settings) -> None:
     )
     assert response.status_code == 503
     assert response.get_json()["error"]["type"] == "temporarily_unavailable"
+    assert "127.0.0.1" not in response.get_data(as_text=True)  # Redis's address stays private
     health = client.get("/api/v1/realtime/monitor/health")
     assert health.status_code == 503
     assert health.get_json()["status"] == "down"
+    assert health.get_json()["cause"] == "Redis unreachable"
+    assert "127.0.0.1" not in health.get_data(as_text=True)
     assert client.get("/api/v1/realtime/monitor/readiness").status_code == 503
     assert client.get("/api/v1/realtime/monitor/liveness").status_code == 200
 

@@ -115,6 +115,7 @@ def test_summary_and_validate(client: FlaskClient, keys: Keys) -> None:
     assert client.get(f"{BASE}/validate", headers=keys.header()).get_json() == {
         "valid": True,
         "errors": [],
+        "warnings": [],
         "version": 0,
         "notes": [],
     }

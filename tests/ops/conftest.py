@@ -20,6 +20,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         root,
         SYMBOLS,
         REDIS_STREAMS_MAXLEN="200000",
+        RATE_LIMIT_PUBLIC="100000/minute",  # the load tests poll /metrics from one address
         ALPACA_API_KEY="alpaca-key-id",
         ALPACA_API_SECRET=PROVIDER_SECRET,
         WS_MAX_PER_KEY="64",  # test_load opens 50 sockets with one key from one address

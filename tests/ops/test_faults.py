@@ -112,7 +112,7 @@ def _beat_restart(system: System) -> None:
 
 def _worker_kill(system: System) -> None:
     system.procs["worker"].kill()
-    _wait_alert(system, "workers", 20)
+    _wait_alert(system, "workers", 40)  # heartbeats go stale after 15 s
     assert system.health()["components"]["workers"]["status"] == "degraded"
     system.start_process("worker")
     wait_for(lambda: "workers" not in system.alert_ids(), 40, "the workers alert to clear", 1)

@@ -88,7 +88,7 @@ def test_plugins_on_a_worker_isolated_and_equal_to_replay(
     assert set(plugins.disabled(store)) == {f"strategy:{name}" for name in BAD}
     failures = store.client.hgetall(keys.PLUGIN_FAILURES)
     assert all(int(failures[f"strategy:{name}"]) >= 5 for name in BAD)
-    raised = {a["id"] for a in alerts.evaluate(store, settings, workers=1)}
+    raised = {a["id"] for a in alerts.evaluate(store, settings)}
     assert raised >= {f"plugin:strategy:{name}" for name in BAD}
     report = {row["name"]: row for row in plugins.report(store)}
     assert report["broken_import.py"]["status"] == "failed"

@@ -1,7 +1,7 @@
 """System alerts, raised and cleared by the system itself.
 
-``evaluate`` checks every condition (stale symbol, no worker alive, beat down or not
-dispatching, queue backlog growing, provider circuit open, error rate, recent dead letters)
+``evaluate`` checks every condition (Redis refusing writes or near ``maxmemory``, stale
+symbol, no worker alive, beat down or not dispatching, queue backlog growing, provider circuit open, error rate, recent dead letters)
 and reconciles the ``wh:alerts`` hash with what it found: a new condition is raised with its
 ``first_seen``, a continuing one gets a new ``last_seen``, a condition gone is cleared. Both
 transitions are appended to the ``wh:alerts:history`` stream. A Celery task scheduled by beat
@@ -17,10 +17,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from wagehood.service import monitoring, plugins, watchlist
+from wagehood.errors import TemporaryError
+from wagehood.service import health, monitoring, plugins, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
-from wagehood.storage.redis_store import RedisStore, translate_errors
+from wagehood.storage.redis_store import WRITES_REFUSED, RedisStore, translate_errors
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +48,37 @@ def dead_letter_window(settings: Settings) -> float:
     return max(30.0, 30 * settings.data_update_interval)
 
 
-def conditions(
-    store: RedisStore, settings: Settings, workers: int | None, counters: dict[str, int]
-) -> list[Condition]:
-    """Return every condition that holds now; ``workers`` = alive count (None: heartbeats)."""
-    found = _stale_symbols(store, settings)
-    alive = len(monitoring.workers_alive(store)) if workers is None else workers
-    if alive == 0:
+def conditions(store: RedisStore, settings: Settings, counters: dict[str, int]) -> list[Condition]:
+    """Return every condition that holds now.
+
+    While Redis refuses writes, nothing else is reported but the provider circuits: stale
+    symbols, silent beat and workers, backlog and errors all follow from the refusal, and
+    naming them would send an operator to restart the wrong process.
+    """
+    found = _redis(store)
+    if any(c.id == "redis_writes" for c in found):
+        return found + _breakers(store)
+    found += _stale_symbols(store, settings)
+    if not monitoring.workers_alive(store):
         found.append(Condition("workers", "critical", "no worker is alive"))
     found += _beat(store, settings) + _breakers(store) + _backlog(store, counters["queued"])
     found += _errors(store, counters)
     found += _dead_letters(store, settings)
     return found + _plugins(store)
+
+
+def _redis(store: RedisStore) -> list[Condition]:
+    found = []
+    writes = health.redis_check(store)
+    if writes["status"] != "ok":
+        found.append(Condition("redis_writes", "critical", str(writes["cause"])))
+    memory = health.memory_check(store)
+    if memory["level"] != "ok":
+        severity = "critical" if memory["level"] == "critical" else "warning"
+        used, limit = memory["used_bytes"] / 2**20, memory["max_bytes"] / 2**20
+        text = f"Redis memory at {memory['ratio']:.0%} of maxmemory ({used:.0f} of {limit:.0f} MiB)"
+        found.append(Condition("redis_memory", severity, text))
+    return found
 
 
 def _stale_symbols(store: RedisStore, settings: Settings) -> list[Condition]:
@@ -129,16 +149,30 @@ def _plugins(store: RedisStore) -> list[Condition]:
     ]
 
 
-def evaluate(
-    store: RedisStore, settings: Settings, workers: int | None = None
-) -> list[dict[str, Any]]:
-    """Reconcile stored alerts with the conditions found now; return the active alerts."""
+def evaluate(store: RedisStore, settings: Settings) -> list[dict[str, Any]]:
+    """Reconcile stored alerts with the conditions found now; return the active alerts.
+
+    While Redis refuses writes the alerts cannot be stored: the conditions found now are
+    returned as they are (``"stored": false``), so the cause is still reported.
+    """
+    try:
+        return _evaluate_and_store(store, settings)
+    except TemporaryError as error:
+        if not str(error).startswith(WRITES_REFUSED):
+            raise
+        now = time.time()
+        found = conditions(store, settings, monitoring.current_counters(store))
+        alerts = [_alert(c, now, now) | {"stored": False} for c in found]
+        return sorted(alerts, key=lambda a: (a["severity"] != "critical", a["id"]))
+
+
+def _evaluate_and_store(store: RedisStore, settings: Settings) -> list[dict[str, Any]]:
     with translate_errors():
         if not store.client.set(keys.ALERTS_LOCK, "1", nx=True, px=LOCK_MS):
             return active(store)  # another process is evaluating right now
         try:
             counters = monitoring.current_counters(store)
-            _reconcile(store, conditions(store, settings, workers, counters))
+            _reconcile(store, conditions(store, settings, counters))
             monitoring.sample(store, counters)
         finally:
             store.client.delete(keys.ALERTS_LOCK)

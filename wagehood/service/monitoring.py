@@ -135,12 +135,16 @@ def sample(store: RedisStore, counters: Mapping[str, int], now: float | None = N
     now = now or time.time()
     with translate_errors():
         last = store.client.lindex(keys.STATS_SAMPLES, 0)
-        if last is not None and now - json.loads(last)["t"] < SAMPLE_EVERY:
-            return
-        pipe = store.client.pipeline(transaction=False)
-        pipe.lpush(keys.STATS_SAMPLES, json.dumps({"t": now, **counters}))
-        pipe.ltrim(keys.STATS_SAMPLES, 0, SAMPLES - 1)
-        pipe.execute()
+    if last is not None and now - json.loads(last)["t"] < SAMPLE_EVERY:
+        return
+    try:
+        with translate_errors():
+            pipe = store.client.pipeline(transaction=False)
+            pipe.lpush(keys.STATS_SAMPLES, json.dumps({"t": now, **counters}))
+            pipe.ltrim(keys.STATS_SAMPLES, 0, SAMPLES - 1)
+            pipe.execute()
+    except TemporaryError as error:  # readers still answer while Redis refuses writes
+        logger.warning("counter sample not stored: %s", error)
 
 
 def rates(
@@ -196,4 +200,13 @@ def snapshot(store: RedisStore) -> dict[str, Any]:
         "workers_alive": workers_alive(store),
         "beat_age_seconds": heartbeat_age(store, keys.BEAT_PROCESS),
         "dispatch_age_seconds": heartbeat_age(store, keys.BEAT_HEARTBEAT),
+        "redis_memory": redis_memory(store),
     }
+
+
+def redis_memory(store: RedisStore) -> dict[str, int | None]:
+    """Return Redis's ``used_memory`` and ``maxmemory`` in bytes (max None: unlimited)."""
+    with translate_errors():
+        info = store.client.info("memory")
+    limit = int(info.get("maxmemory", 0))
+    return {"used_bytes": int(info.get("used_memory", 0)), "max_bytes": limit or None}

@@ -15,7 +15,7 @@ from typing import Any
 from wagehood.engine import merge_specs
 from wagehood.errors import NotFoundError, ValidationError
 from wagehood.indicators.registry import DEFAULT_INDICATORS, IndicatorSet
-from wagehood.service import watchlist
+from wagehood.service import sizing, watchlist
 from wagehood.service.budgets import demands
 from wagehood.service.config import (
     default_system,
@@ -215,8 +215,9 @@ def config_summary(store: RedisStore, settings: Settings) -> dict[str, Any]:
 
 
 def config_validation(store: RedisStore, settings: Settings) -> dict[str, Any]:
-    """Re-validate the stored configuration; return ``{"valid", "errors", "version", "notes"}``.
+    """Re-validate the stored configuration; return ``{"valid", "errors", "warnings", "version", "notes"}``.
 
+    A warning does not make the configuration invalid: it is the projected Redis footprint.
     ``notes`` say how each budgeted provider polls the watchlist, e.g. ``yahoo: 5 symbols at
     1 s need 300 req/min, budget 60: each symbol every 5 s``.
     """
@@ -234,4 +235,11 @@ def config_validation(store: RedisStore, settings: Settings) -> dict[str, Any]:
         except ValidationError as error:
             errors.append({"section": section, "field": error.field, "message": str(error)})
     notes = [demand.describe() for demand in demands(watchlist.entries(store), settings)]
-    return {"valid": not errors, "errors": errors, "version": config.version, "notes": notes}
+    warnings = sizing.footprint_warnings(store, settings)
+    return {
+        "valid": not errors,
+        "errors": errors,
+        "warnings": warnings,
+        "version": config.version,
+        "notes": notes,
+    }

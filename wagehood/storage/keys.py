@@ -31,6 +31,7 @@ ALERTS_HISTORY = f"{PREFIX}:alerts:history"  # stream of alerts raised and clear
 ALERTS_LOCK = f"{PREFIX}:alerts:lock"  # short lock: one alert evaluation at a time
 WORKERS = f"{PREFIX}:workers"  # hash: worker node name -> epoch seconds of its heartbeat
 BEAT_PROCESS = f"{PREFIX}:beat:process"  # epoch seconds of the beat process's own heartbeat
+HEALTH_PROBE = f"{PREFIX}:health:probe"  # short-lived key health writes to see writes accepted
 TASK_SECONDS = f"{PREFIX}:stats:tasks"  # hash: "<task>|<bucket>" -> count, "<task>|sum"
 STATS_SAMPLES = f"{PREFIX}:stats:samples"  # capped list of JSON counter snapshots (rates)
 AUTH_FAILURES = f"{PREFIX}:authfail"  # prefix: failed authentications per client address

@@ -173,6 +173,23 @@ class translate_errors:  # noqa: N801 - used as a lower-case context manager
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any
     ) -> None:
         if isinstance(exc, redis.ConnectionError | redis.TimeoutError | redis.BusyLoadingError):
-            raise TemporaryError(f"redis unavailable: {exc}") from exc
+            # The message goes into public 503 bodies: the kind of failure, not Redis's address.
+            raise TemporaryError(f"redis unavailable ({type(exc).__name__})") from exc
+        if isinstance(exc, redis.ResponseError) and (cause := refused_write_cause(exc)):
+            raise TemporaryError(cause) from exc
         if isinstance(exc, redis.ResponseError) and "LOADING" in str(exc):
-            raise TemporaryError(f"redis is loading its data: {exc}") from exc
+            raise TemporaryError("redis is loading its data") from exc
+
+
+WRITES_REFUSED = "Redis refuses writes"
+
+
+def refused_write_cause(error: BaseException) -> str | None:
+    """Return why Redis refuses writes, if ``error`` is such a refusal (else None)."""
+    if isinstance(error, redis.exceptions.OutOfMemoryError) or str(error).startswith("OOM"):
+        return f"{WRITES_REFUSED}: out of memory"
+    if isinstance(error, redis.exceptions.ReadOnlyError):
+        return f"{WRITES_REFUSED}: read-only replica"
+    if "MISCONF" in str(error):
+        return f"{WRITES_REFUSED}: persistence is failing"
+    return None

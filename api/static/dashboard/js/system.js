@@ -41,6 +41,8 @@ export class SystemView {
   renderHealth(body) {
     const badge = document.getElementById('health-status');
     badge.textContent = body ? body.status : 'unknown';
+    // the Redis condition behind other failures: fix Redis, restart nothing
+    if (body && body.cause) badge.textContent += ` — ${body.cause}`;
     badge.dataset.state = body ? body.status : 'unknown';
     const rows = Object.entries((body && body.components) || {}).map(([name, check]) =>
       el('tr', {},
