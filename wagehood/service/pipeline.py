@@ -179,7 +179,11 @@ def _apply_closed(
         state = engine.state_changes()  # only what this bar changed
         state["values"] = encoded["ind"]  # the values as JSON, already encoded for the stream
         state["bar"] = json.dumps(encoded)
-        commit.hset[keys.engine(engine.symbol, engine.timeframe)] = state
+        name = keys.engine(engine.symbol, engine.timeframe)
+        commit.hset[name] = state
+        stale = engine.stale_fields()  # a version-1 state being migrated
+        if stale:
+            commit.hdel[name] = stale
         commit.updates.append(("indicators", engine.symbol, indicator_frame(engine, snapshot)))
     return refs
 
