@@ -7,8 +7,9 @@ is dumped as the list of its ``__slots__`` values in slot order (a window as a l
 indicator as its own list), and the whole set as one JSON object by column name: ``json`` writes floats with
 ``repr`` and reads them back bit for bit, so the restored set continues exactly.
 
-Restoring starts from a fresh indicator of the same spec (the parameters it was built with
-are known) and overwrites its slots; windows keep their ``maxlen``.
+Restoring builds each indicator without ``__init__`` and sets every slot, following a plan
+learned once per spec from a fresh instance (which slots are windows, with their ``maxlen``,
+and which are child indicators).
 """
 
 from __future__ import annotations
@@ -34,21 +35,50 @@ def dump(indicator: Any) -> list[Any]:
     return out
 
 
-def load(indicator: Any, values: list[Any]) -> None:
-    """Overwrite a fresh ``indicator``'s slots with ``dump`` output (same kind and spec)."""
-    slots = type(indicator).__slots__
-    if len(values) != len(slots):
-        raise ValueError(f"packed state of {indicator!r} has {len(values)} slots, not {len(slots)}")
-    for name, value in zip(slots, values, strict=True):
-        current = getattr(indicator, name)
-        if type(current) is deque:
-            current.extend(value)
-        elif hasattr(type(current), "__slots__"):
-            load(current, value)
-        elif type(value) is list:
-            setattr(indicator, name, tuple(value))
-        else:
-            setattr(indicator, name, value)
+# How to restore each slot of a kind of indicator, learned once from a fresh instance of each
+# spec: a plain value, a window (deque, with its maxlen) or a child indicator (its own plan).
+_Plan = tuple[tuple[str, str, Any], ...]
+_PLANS: dict[str, _Plan] = {}
+
+
+def _plan(indicator: Any) -> _Plan:
+    key = repr(indicator)
+    plan = _PLANS.get(key)
+    if plan is None:
+        steps: list[tuple[str, str, Any]] = []
+        for name in type(indicator).__slots__:
+            value = getattr(indicator, name)
+            if type(value) is deque:
+                steps.append((name, "window", value.maxlen))
+            elif hasattr(type(value), "__slots__"):
+                steps.append((name, "child", (type(value), _plan(value))))
+            else:
+                steps.append((name, "value", None))
+        plan = _PLANS[key] = tuple(steps)
+    return plan
+
+
+def _restore(kind: Any, plan: _Plan, values: list[Any]) -> Any:
+    if len(values) != len(plan):
+        raise ValueError(
+            f"packed state of a {kind.__name__} has {len(values)} slots, not {len(plan)}"
+        )
+    indicator = kind.__new__(kind)
+    for (name, how, extra), packed in zip(plan, values, strict=True):
+        value = packed
+        if how == "window":
+            value = deque(packed, extra)
+        elif how == "child":
+            value = _restore(extra[0], extra[1], packed)
+        elif type(packed) is list:
+            value = tuple(packed)
+        setattr(indicator, name, value)
+    return indicator
+
+
+def load(template: Any, values: list[Any]) -> Any:
+    """Return a new indicator like ``template`` (same kind and spec) holding ``dump`` output."""
+    return _restore(type(template), _plan(template), values)
 
 
 def pack(indicators: Mapping[str, Any]) -> str:
@@ -57,18 +87,21 @@ def pack(indicators: Mapping[str, Any]) -> str:
     return json.dumps({"v": PACK_VERSION, "set": packed}, separators=(",", ":"), sort_keys=True)
 
 
-def unpack(fresh: Mapping[str, Any], text: str) -> None:
-    """Load ``pack`` output into ``fresh`` indicators (name -> indicator of the same spec).
+def unpack(templates: Mapping[str, Any], text: str) -> dict[str, Any]:
+    """Return indicators like ``templates`` (name -> indicator) holding ``pack`` output.
+
+    The templates only tell each column's kind and spec; they are not changed.
 
     Raises:
         ValueError: The text is not a packed state of these indicators.
     """
     data = json.loads(text)
     packed = data.get("set") if type(data) is dict and data.get("v") == PACK_VERSION else None
-    if packed is None or packed.keys() != fresh.keys():
-        raise ValueError(f"not a packed state (version {PACK_VERSION}) of {', '.join(fresh)}")
-    for name, indicator in fresh.items():
-        expected = repr(indicator)
-        load(indicator, packed[name])
-        if repr(indicator) != expected:
-            raise ValueError(f"packed state of {name!r} is {indicator!r}, spec is {expected}")
+    if packed is None or packed.keys() != templates.keys():
+        raise ValueError(f"not a packed state (version {PACK_VERSION}) of {', '.join(templates)}")
+    restored = {}
+    for name, template in templates.items():
+        indicator = restored[name] = load(template, packed[name])
+        if repr(indicator) != repr(template):
+            raise ValueError(f"packed state of {name!r} is {indicator!r}, spec is {template!r}")
+    return restored

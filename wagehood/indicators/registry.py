@@ -265,8 +265,7 @@ class IndicatorSet:
         Raises:
             ValueError: The text was not packed for these specs.
         """
-        indicators = {name: kind(*args) for name, kind, args, _ in _blueprint(tuple(specs.items()))}
-        packing.unpack(indicators, text)
+        indicators = packing.unpack(_templates(tuple(specs.items())), text)
         restored = cls.__new__(cls)
         restored._setup(specs, indicators)
         return restored
@@ -321,6 +320,12 @@ def _blueprint(
         kind, values = parse_spec(spec)
         plan.append((name, type(indicator), tuple(_arguments(spec, kind, values)), repr(indicator)))
     return tuple(plan)
+
+
+@lru_cache(maxsize=256)
+def _templates(specs: tuple[tuple[str, str], ...]) -> dict[str, Indicator]:
+    # A fresh indicator per column, never updated: what ``packing.unpack`` restores into.
+    return {name: kind(*args) for name, kind, args, _ in _blueprint(specs)}
 
 
 def _group(state: Mapping[str, str], prefix: str) -> dict[str, dict[str, str]]:
