@@ -11,6 +11,7 @@ import pytest
 from tests.factories import START, context, offline, stored_snapshots
 from wagehood.engine import Engine, merge_specs, replay
 from wagehood.service import pipeline, queries, signals
+from wagehood.service.config import save_section
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
@@ -107,3 +108,23 @@ def test_upgraded_engine_equals_one_that_never_was_version_1(
     for bar in bars:
         never.apply(bar)
     assert upgraded.to_state() == never.to_state()
+
+
+def test_version_1_state_of_an_old_configuration_is_rewarmed_and_replaced(
+    store: RedisStore, settings: Settings
+) -> None:
+    ctx = context(store, settings)
+    bars = _bars(200)
+    pipeline.apply_bars(ctx, SYMBOL, TF, bars[:150])
+    write_version_1(store, SYMBOL, TF)
+    indicators = {**ctx.config.indicators, "ema_5": "ema(5)"}
+    save_section(store, settings, "indicators", indicators)
+    ctx = context(store, settings)
+
+    pipeline.apply_bars(ctx, SYMBOL, TF, bars[150:])
+
+    engine = store.client.hgetall(keys.engine(SYMBOL, TF))
+    assert (engine["v"], engine["bars_processed"]) == ("2", "200")
+    assert not [key for key in engine if key.startswith("ind.")]
+    expected = list(replay(bars, indicators, ctx.config.strategy_set))[-1].snapshot.values
+    assert json.loads(engine["values"]) == dict(expected)

@@ -237,6 +237,7 @@ def rewarm(
         engine.apply(decode_snapshot(symbol, tf, entry_id, fields).bar)
     if state:
         engine.bars_processed = max(engine.bars_processed, int(state.get("bars_processed", "0")))
+        engine.saved = state  # what the hash holds: the save writes over it, drops ``ind.*``
     if state or engine.bars_processed:
         logger.info("re-warmed %s %s from %d stored bars", symbol, tf.value, engine.bars_processed)
     return engine
