@@ -178,7 +178,8 @@ def _apply_closed(
     if snapshot is not None:
         state = engine.state_changes()  # only what this bar changed
         state["values"] = encoded["ind"]  # the values as JSON, already encoded for the stream
-        state["bar"] = json.dumps(encoded)
+        # The bar alone (its values are the field above), as ``queries.indicators`` reads it.
+        state["bar"] = json.dumps({key: encoded[key] for key in "ohlcv"})
         name = keys.engine(engine.symbol, engine.timeframe)
         commit.hset[name] = state
         stale = engine.stale_fields()  # a version-1 state being migrated
