@@ -3,7 +3,9 @@
 For each symbol and timeframe a small hash keeps ``last_eval`` (the last bar time strategies
 ran on) and a version. A step reads it, evaluates every stored bar after it up to the bar it
 was told about (so a step that ran late, or a redelivered one, catches up without gaps), and
-commits the signals together with the new ``last_eval`` under the version guard.
+commits the signals together with the new ``last_eval`` under the version guard. The same
+hash keeps the look-back window as a ring of packed snapshots, so a live close reads one new
+bar, not a window of the bars stream.
 """
 
 from __future__ import annotations
