@@ -2,8 +2,9 @@
 
 An ``Engine`` applies closed bars, in bar-time order and at most once each (a bar whose time is
 not after the last applied one is refused), to an ``IndicatorSet`` and counts them. Its state
-is a flat string mapping, so a worker can keep it in a Redis hash and any other worker can
-continue from it exactly.
+is a small string mapping (the indicators packed into one field, see
+``wagehood.indicators.packing``), so a worker can keep it in a Redis hash and any other worker
+can continue from it exactly.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from wagehood.indicators.registry import IndicatorSet
 from wagehood.strategies.registry import StrategySet
 from wagehood.types import Bar, Signal, Snapshot, Timeframe
 
-STATE_VERSION = "1"
-_PREFIX = "ind."
+STATE_VERSION = "2"
+# Version 1 kept every indicator field under this prefix (one hash field each); it is still
+# read, and the next save replaces it (``stale_fields``).
+_V1_PREFIX = "ind."
 
 
 def merge_specs(configured: Mapping[str, str], strategies: StrategySet) -> dict[str, str]:
@@ -87,7 +90,7 @@ class Engine:
         }
         if self.last_bar_time is not None:
             state["last_bar_time"] = str(self.last_bar_time)
-        state.update(self.indicators.to_state(_PREFIX))
+        state["state"] = self.indicators.pack()
         return state
 
     def state_changes(self) -> dict[str, str]:
@@ -103,15 +106,31 @@ class Engine:
             return state
         return {key: value for key, value in state.items() if saved.get(key) != value}
 
+    def stale_fields(self) -> list[str]:
+        """Return the fields of the loaded state that ``to_state()`` no longer writes.
+
+        A state saved by version 1 (one field per indicator value) is migrated by writing
+        ``state_changes()`` and deleting these.
+        """
+        saved = self.saved or {}
+        return [key for key in saved if key.startswith(_V1_PREFIX)]
+
     @classmethod
     def from_state(cls, symbol: str, timeframe: Timeframe, state: Mapping[str, str]) -> Engine:
-        """Rebuild an engine from ``to_state()`` output (kept as ``saved``)."""
+        """Rebuild an engine from ``to_state()`` output (kept as ``saved``).
+
+        Also reads the state of version 1 (every indicator field under ``ind.``).
+        """
         specs = json.loads(state["specs"])
         last = state.get("last_bar_time")
+        if state.get("v") == STATE_VERSION:
+            indicators = IndicatorSet.unpack(specs, state["state"])
+        else:
+            indicators = IndicatorSet.from_state(specs, state, _V1_PREFIX)
         return cls(
             symbol,
             timeframe,
-            IndicatorSet.from_state(specs, state, _PREFIX),
+            indicators,
             int(state.get("bars_processed", "0")),
             int(last) if last is not None else None,
             state,

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any, Self
 
 from wagehood.errors import ValidationError
-from wagehood.indicators import fused
+from wagehood.indicators import packing
 from wagehood.indicators.atr import ATR
 from wagehood.indicators.base import Indicator
 from wagehood.indicators.bollinger import BollingerBands
@@ -202,16 +202,14 @@ class IndicatorSet:
             name + suffix for name, indicator in indicators.items() for suffix in indicator.outputs
         )
         self._empty_row: dict[str, float | None] = dict.fromkeys(self._columns)
-        self._kernel: fused.Kernel | None = None
-        self._used = False
         self._make_plan()
 
     def __repr__(self) -> str:
         return f"IndicatorSet({self.specs!r})"
 
-    def __reduce__(self) -> tuple[Any, tuple[dict[str, str], dict[str, str]]]:
-        # Copy and pickle through the exact state (a running kernel is not picklable).
-        return (type(self).from_state, (self.specs, self.to_state()))
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, str], str]]:
+        # Copy and pickle through the exact packed state.
+        return (type(self).unpack, (self.specs, self.pack()))
 
     def _make_plan(self) -> None:
         # The hot path is specialised: single-output indicators fed the close (most of a set)
@@ -225,7 +223,7 @@ class IndicatorSet:
                 singles.append((name + outputs[0], indicator.update))
             else:
                 where = name + outputs[0] if len(outputs) == 1 else tuple(name + o for o in outputs)
-                others.append((fused.updater(indicator), by_bar, where))
+                others.append((_updater(indicator), by_bar, where))
         self._singles = tuple(singles)
         self._others = tuple(others)
 
@@ -242,45 +240,14 @@ class IndicatorSet:
     @property
     def indicators(self) -> dict[str, Indicator]:
         """Return the indicator objects by name, up to date with every ``update``."""
-        self._sync()
         return self._indicators
 
     def update(self, bar: Any) -> dict[str, float | None]:
         """Feed one closed bar (its close, or the bar itself) to every indicator.
 
-        Runs the set's fused kernel (``wagehood.indicators.fused``); the values are exactly
-        those of the indicator objects' own ``update``.
-
         Returns:
             Every column, ``None`` while its indicator warms up.
         """
-        kernel = self._kernel
-        if kernel is None:
-            if not self._used:
-                # A set loaded for one bar (the live pipeline: load, one bar, save) skips the
-                # kernel's start-up cost; from the second bar on the kernel pays for itself.
-                self._used = True
-                return self._update_each(bar)
-            compiled = _compiled(tuple(self.specs.items()))
-            kernel = fused.start(
-                compiled, list(self._indicators.values()), self._columns, self._update_each
-            )
-            self._kernel = kernel
-        try:
-            row = kernel.send(bar)
-        except BaseException:
-            # The kernel has ended and written its state back; the next bar starts another.
-            self._kernel = None
-            raise
-        return row  # type: ignore[return-value]
-
-    def _sync(self) -> None:
-        # Write the kernel's state back into the objects (it keeps running).
-        if self._kernel is not None:
-            self._kernel.send(None)
-
-    def _update_each(self, bar: Any) -> dict[str, float | None]:
-        # Object by object: the kernel's warm-up path.
         close = bar.close
         row = self._empty_row.copy()
         for column, update in self._singles:
@@ -303,6 +270,22 @@ class IndicatorSet:
             for key, value in indicator.to_state().items():
                 state[head + key] = value
         return state
+
+    def pack(self) -> str:
+        """Return the compact, exact state of every indicator (``wagehood.indicators.packing``)."""
+        return packing.pack(self._indicators)
+
+    @classmethod
+    def unpack(cls, specs: Mapping[str, str], text: str) -> Self:
+        """Rebuild a set from its specs and ``pack()`` output.
+
+        Raises:
+            ValueError: The text was not packed for these specs.
+        """
+        indicators = packing.unpack(_templates(tuple(specs.items())), text)
+        restored = cls.__new__(cls)
+        restored._setup(specs, indicators)
+        return restored
 
     @classmethod
     def from_state(
@@ -334,6 +317,15 @@ class IndicatorSet:
         return restored
 
 
+def _updater(indicator: Any) -> Callable[[Any], Any]:
+    # The step to call: ``update``, or a composite's ``update_values`` (a plain tuple).
+    if len(indicator.outputs) == 1:
+        update: Callable[[Any], Any] = indicator.update
+        return update
+    update_values: Callable[[Any], Any] = indicator.update_values
+    return update_values
+
+
 @lru_cache(maxsize=256)
 def _blueprint(
     specs: tuple[tuple[str, str], ...],
@@ -348,9 +340,9 @@ def _blueprint(
 
 
 @lru_cache(maxsize=256)
-def _compiled(specs: tuple[tuple[str, str], ...]) -> tuple[Any, tuple[bool, ...]]:
-    # The fused kernel depends only on kinds and parameters: generated once per set of specs.
-    return fused.compile_kernel([kind(*args) for _, kind, args, _ in _blueprint(specs)])
+def _templates(specs: tuple[tuple[str, str], ...]) -> dict[str, Indicator]:
+    # A fresh indicator per column, never updated: what ``packing.unpack`` restores into.
+    return {name: kind(*args) for name, kind, args, _ in _blueprint(specs)}
 
 
 def _group(state: Mapping[str, str], prefix: str) -> dict[str, dict[str, str]]:

@@ -121,9 +121,18 @@ class EvaluationPlan:
 
 def load_plan(store: RedisStore) -> EvaluationPlan:
     """Return the enabled rules and whether deliveries are wanted, in one round trip."""
-    raw, channel_count = store.pipeline_reads(
-        [("hgetall", (keys.ALERT_RULES,)), ("hlen", (keys.CHANNELS,))]
-    )
+    return plan_from(*store.pipeline_reads(PLAN_READS))
+
+
+# The reads ``load_plan`` makes, for a caller that folds them into its own round trip.
+PLAN_READS: tuple[tuple[str, tuple[str]], ...] = (
+    ("hgetall", (keys.ALERT_RULES,)),
+    ("hlen", (keys.CHANNELS,)),
+)
+
+
+def plan_from(raw: Mapping[str, str], channel_count: int) -> EvaluationPlan:
+    """Return the plan from the results of ``PLAN_READS``."""
     rules = (AlertRule.from_dict(json.loads(text)) for text in raw.values())
     return EvaluationPlan(tuple(r for r in rules if r.enabled), int(channel_count) > 0)
 

@@ -180,8 +180,13 @@ def _apply_closed(
     if snapshot is not None:
         state = engine.state_changes()  # only what this bar changed
         state["values"] = encoded["ind"]  # the values as JSON, already encoded for the stream
-        state["bar"] = json.dumps(encoded)
-        commit.hset[keys.engine(engine.symbol, engine.timeframe)] = state
+        # The bar alone (its values are the field above), as ``queries.indicators`` reads it.
+        state["bar"] = json.dumps({key: encoded[key] for key in "ohlcv"})
+        name = keys.engine(engine.symbol, engine.timeframe)
+        commit.hset[name] = state
+        stale = engine.stale_fields()  # a version-1 state being migrated
+        if stale:
+            commit.hdel[name] = stale
         commit.updates.append(("indicators", engine.symbol, indicator_frame(engine, snapshot)))
     return refs
 
@@ -235,6 +240,7 @@ def rewarm(
         engine.apply(decode_snapshot(symbol, tf, entry_id, fields).bar)
     if state:
         engine.bars_processed = max(engine.bars_processed, int(state.get("bars_processed", "0")))
+        engine.saved = state  # what the hash holds: the save writes over it, drops ``ind.*``
     if state or engine.bars_processed:
         logger.info("re-warmed %s %s from %d stored bars", symbol, tf.value, engine.bars_processed)
     return engine

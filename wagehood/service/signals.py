@@ -3,15 +3,19 @@
 For each symbol and timeframe a small hash keeps ``last_eval`` (the last bar time strategies
 ran on) and a version. A step reads it, evaluates every stored bar after it up to the bar it
 was told about (so a step that ran late, or a redelivered one, catches up without gaps), and
-commits the signals together with the new ``last_eval`` under the version guard.
+commits the signals together with the new ``last_eval`` under the version guard. The same
+hash keeps the look-back window as a ring of packed snapshots, so a live close reads one new
+bar, not a window of the bars stream.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import random
+import struct
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from wagehood.errors import TemporaryError
@@ -19,7 +23,7 @@ from wagehood.service import alert_rules, plugins
 from wagehood.service.pipeline import BarRef, PipelineContext, decode_snapshot, group_refs
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit
-from wagehood.types import Signal, Snapshot, Timeframe
+from wagehood.types import Bar, Signal, Snapshot, Timeframe
 
 MAX_ATTEMPTS = 8
 SIGNALS_MAXLEN = 10_000
@@ -51,24 +55,68 @@ def evaluate_strategies(ctx: PipelineContext, refs: Iterable[BarRef]) -> list[Si
 def _plan(
     ctx: PipelineContext, items: list[tuple[tuple[str, Timeframe], int | None]]
 ) -> tuple[list[Commit], list[list[Signal]]]:
-    states = ctx.store.hgetall_many([keys.strategy_state(s, tf) for (s, tf), _ in items])
-    alerts = alert_rules.load_plan(ctx.store)
-    news = ctx.store.pipeline_reads(
-        [
-            _new_bars_read(symbol, tf, end, state)
-            for ((symbol, tf), end), state in zip(items, states, strict=True)
-        ]
+    # One round trip: every strategy state (with its look-back ring), the last two stored
+    # bars up to the one named (the new bar and the one before it, enough when strategies
+    # are one bar behind, as they are live) and the alert rules.
+    count = len(items)
+    results = ctx.store.pipeline_reads(
+        [("hgetall", (keys.strategy_state(s, tf),)) for (s, tf), _ in items]
+        + [_tail_read(symbol, tf, end) for (symbol, tf), end in items]
+        + list(alert_rules.PLAN_READS)
     )
-    befores = _lookbacks(ctx, items, states, news)
+    states: list[dict[str, str]] = results[:count]
+    alerts = alert_rules.plan_from(*results[2 * count :])
+    news = _new_bars(ctx, items, states, results[count : 2 * count])
+    keep = max(ctx.config.strategy_set.lookback, 3)
+    columns = tuple(alert_rules.columns(ctx.config))  # every column: rules may read any
+    befores, ringed = _lookbacks(ctx, items, states, news, (keep, columns))
     commits, all_signals = [], []
-    for ((symbol, tf), _), state, new, before in zip(items, states, news, befores, strict=True):
-        history = [decode_snapshot(symbol, tf, i, f) for i, f in [*reversed(before), *new]]
+    for index, (((symbol, tf), _), state, new, before) in enumerate(
+        zip(items, states, news, befores, strict=True)
+    ):
+        history = [*before, *(decode_snapshot(symbol, tf, i, f) for i, f in new)]
         signals = _evaluate_new(ctx, history, len(new))
         commit = _commit(symbol, tf, state, history[-len(new) :] if new else [], signals)
+        if new:
+            kept = state["ring"] if index in ringed else None
+            ring = {"ring": pack_ring(history, columns, keep, kept), "ring_keep": str(keep)}
+            commit.hset[commit.guard_key].update(ring, ring_columns=",".join(columns))
         alert_rules.add_to_commit(alerts, commit, state, history, signals, new=len(new))
         commits.append(commit)
         all_signals.append(signals)
     return commits, all_signals
+
+
+def _tail_read(symbol: str, tf: Timeframe, end: int | None) -> tuple[str, tuple[Any, ...]]:
+    return (
+        "xrevrange",
+        (keys.bars(symbol, tf), keys.bar_id(end) if end is not None else "+", "-", 2),
+    )
+
+
+def _new_bars(
+    ctx: PipelineContext,
+    items: list[tuple[tuple[str, Timeframe], int | None]],
+    states: list[dict[str, str]],
+    tails: list[Any],
+) -> list[Any]:
+    # The bars after last_eval up to the one named: the tail read holds them when it reaches
+    # back to last_eval (or to the stream's start); otherwise they are read now.
+    news: list[Any] = []
+    missing = []
+    for index, (state, tail) in enumerate(zip(states, tails, strict=True)):
+        last = state.get("last_eval")
+        oldest = int(tail[-1][0].split("-")[0]) if tail else 0
+        if len(tail) < 2 or (last and int(last) >= oldest):
+            after = int(last) if last else -1
+            news.append([e for e in reversed(tail) if int(e[0].split("-")[0]) > after])
+        else:
+            news.append(None)
+            missing.append(index)
+    reads = [_new_bars_read(*items[i][0], items[i][1], states[i]) for i in missing]
+    for index, found in zip(missing, ctx.store.pipeline_reads(reads) if reads else [], strict=True):
+        news[index] = found
+    return news
 
 
 def _new_bars_read(
@@ -85,32 +133,95 @@ def _lookbacks(
     items: list[tuple[tuple[str, Timeframe], int | None]],
     states: list[dict[str, str]],
     news: list[Any],
-) -> list[Any]:
-    # The look-back before the first new bar, read only where there are new bars: a catch-up
-    # reference for a symbol whose quote did not change (a real feed between trades) then
-    # costs one short XRANGE instead of a window of bars to read and decode.
-    lookback = ctx.config.strategy_set.lookback
-    wanted = [
-        index
-        for index, (state, new) in enumerate(zip(states, news, strict=True))
-        if new and state.get("last_eval")
-    ]
+    ring: tuple[int, tuple[str, ...]],
+) -> tuple[list[list[Snapshot]], set[int]]:
+    # The look-back before the first new bar: the ring of snapshots the last evaluation kept
+    # (up to last_eval), read from the stream only where there is no usable ring (a state
+    # from before the ring, or a configuration that now looks further back). Needed only
+    # where there are new bars. Also returns the indices whose look-back came from the ring.
+    keep, columns = ring
+    befores: list[list[Snapshot]] = [[] for _ in items]
+    wanted: list[int] = []
+    ringed: set[int] = set()
+    for index, (state, new) in enumerate(zip(states, news, strict=True)):
+        if not (new and state.get("last_eval")):
+            continue
+        kept = read_ring(*items[index][0], state, keep, columns)
+        if kept is None:
+            wanted.append(index)
+        else:
+            befores[index] = kept
+            ringed.add(index)
     reads = [
         (
             "xrevrange",
-            (
-                keys.bars(*items[i][0]),
-                keys.bar_id(int(states[i]["last_eval"])),
-                "-",
-                max(lookback - 1, 2),
-            ),
+            (keys.bars(*items[i][0]), keys.bar_id(int(states[i]["last_eval"])), "-", keep - 1),
         )
         for i in wanted
     ]
-    befores: list[Any] = [[] for _ in items]
     for index, found in zip(wanted, ctx.store.pipeline_reads(reads) if reads else [], strict=True):
-        befores[index] = found
-    return befores
+        symbol, tf = items[index][0]
+        befores[index] = [decode_snapshot(symbol, tf, i, f) for i, f in reversed(found)]
+    return befores, ringed
+
+
+# The look-back ring: the last ``keep`` evaluated snapshots as fixed-size records
+# ``<time, mask of None values, open, high, low, close, volume, value per column>`` of
+# IEEE-754 doubles (exact), base64 in one hash field, the columns in another. Reading it is
+# one decode and one ``struct`` pass, not a text number per value.
+
+
+def _record(columns: tuple[str, ...]) -> struct.Struct:
+    return struct.Struct(f"<qQ{5 + len(columns)}d")
+
+
+def pack_ring(
+    history: Sequence[Snapshot], columns: tuple[str, ...], keep: int, kept: str | None = None
+) -> str:
+    """Return the ring field of the last ``keep`` of ``history`` (values of ``columns``).
+
+    ``kept`` is the ring field ``history`` started from, if it did: its records are reused
+    and only the snapshots after them are packed.
+    """
+    record = _record(columns)
+    out = bytearray(base64.b64decode(kept)) if kept else bytearray()
+    for snapshot in history[len(out) // record.size if kept else -keep :]:
+        bar, values = snapshot.bar, snapshot.values
+        row = [values.get(name) for name in columns]
+        mask = sum(1 << i for i, value in enumerate(row) if value is None)
+        filled = [0.0 if value is None else value for value in row]
+        out += record.pack(
+            bar.time, mask, bar.open, bar.high, bar.low, bar.close, bar.volume, *filled
+        )
+    return base64.b64encode(bytes(out[-keep * record.size :])).decode("ascii")
+
+
+def unpack_ring(symbol: str, tf: Timeframe, text: str, columns: tuple[str, ...]) -> list[Snapshot]:
+    """Invert ``pack_ring``."""
+    snapshots = []
+    for record in _record(columns).iter_unpack(base64.b64decode(text)):
+        values: dict[str, float | None] = dict(zip(columns, record[7:], strict=True))
+        mask = record[1]
+        if mask:
+            for index, name in enumerate(columns):
+                if mask >> index & 1:
+                    values[name] = None
+        t, _, o, h, low, c, v = record[:7]
+        snapshots.append(Snapshot(Bar(symbol, tf, t, o, h, low, c, v), values))
+    return snapshots
+
+
+def read_ring(
+    symbol: str, tf: Timeframe, state: Mapping[str, str], keep: int, columns: tuple[str, ...]
+) -> list[Snapshot] | None:
+    """Return the ring's snapshots, or ``None`` if it is missing, stale, short or of other columns."""
+    text, cap = state.get("ring"), state.get("ring_keep")
+    if not text or not cap or int(cap) < keep or state.get("ring_columns") != ",".join(columns):
+        return None
+    snapshots = unpack_ring(symbol, tf, text, columns)
+    if not snapshots or snapshots[-1].bar.time != int(state["last_eval"]):
+        return None
+    return snapshots
 
 
 def _evaluate_new(
