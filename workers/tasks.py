@@ -17,7 +17,7 @@ from celery.utils.log import get_task_logger
 
 from wagehood import logs
 from wagehood.errors import TemporaryError
-from wagehood.service import backfill, deadletters, fetch, pipeline, signals, stats, watchlist
+from wagehood.service import backfill, budgets, deadletters, fetch, pipeline, signals, stats
 from workers.app import app, breaker, context, provider, settings, store
 from workers.task_metrics import symbol_context
 
@@ -46,7 +46,7 @@ class WagehoodTask(Task):  # type: ignore[misc]
 def dispatch_ticks() -> int:
     """Start one fetch chain per batch of watched symbols; return the number of chains."""
     tick = time.time()
-    plan = watchlist.plan_batches(store(), settings(), tick)
+    plan = budgets.plan_batches(store(), settings(), tick)
     expires = 2 * settings().data_update_interval
     for provider_name, symbols in plan:
         chain(

@@ -127,7 +127,7 @@ def test_fifty_symbols_at_one_second_with_a_warm_up_never_exceed_the_budget(
     def dispatch(ticks: int) -> None:
         nonlocal tick
         for _ in range(ticks):
-            for provider, symbols in watchlist.plan_batches(store, yahoo_settings, tick):
+            for provider, symbols in budgets.plan_batches(store, yahoo_settings, tick):
                 assert provider == "yahoo"
                 fetch(yahoo, breaker, store, symbols, tick)
                 polled.extend(symbols)
@@ -169,7 +169,7 @@ def test_a_429_pauses_the_budget_until_retry_after_has_passed(
 
     with pytest.raises(RateLimitedError):
         fetch(provider, breaker, store, ["SPY"], time.time())
-    paused = watchlist.plan_batches(store, yahoo_settings, time.time())
+    paused = budgets.plan_batches(store, yahoo_settings, time.time())
     note = budgets.status(store, yahoo_settings, watchlist.entries(store))["providers"]["yahoo"]
 
     assert paused == []
@@ -179,7 +179,7 @@ def test_a_429_pauses_the_budget_until_retry_after_has_passed(
     plan: list[tuple[str, list[str]]] = []
     while not plan and time.monotonic() < deadline:
         time.sleep(0.2)
-        plan = watchlist.plan_batches(store, yahoo_settings, time.time())
+        plan = budgets.plan_batches(store, yahoo_settings, time.time())
     assert plan == [("yahoo", ["SPY"])]
     assert fetch(provider, breaker, store, ["SPY"], time.time()).quotes[0].price == 10.0
     provider.close()
@@ -193,7 +193,7 @@ def test_a_batching_vendors_batch_is_one_request_not_split_over_processes(
         store, [*((s, "alpaca") for s in symbols), ("IWM", "mock"), ("QQQ", "mock")]
     )
 
-    plan = watchlist.plan_batches(store, settings.replace(calculation_workers=2), 1_800_000_000.0)
+    plan = budgets.plan_batches(store, settings.replace(calculation_workers=2), 1_800_000_000.0)
 
     assert sorted(plan) == [("alpaca", symbols), ("mock", ["IWM"]), ("mock", ["QQQ"])]
     assert RequestBudget(store.client, "alpaca", 200).state()["requests"] == "1"

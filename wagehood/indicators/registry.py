@@ -20,7 +20,6 @@ from wagehood.indicators.rsi import RSI
 from wagehood.indicators.sma import SMA, substate
 from wagehood.indicators.stochastic import Stochastic
 from wagehood.indicators.vwap import VWAP
-from wagehood.plugins.loader import CATALOG
 
 FIELD = "indicators"
 
@@ -65,6 +64,10 @@ DEFAULT_INDICATORS: dict[str, str] = {
 # timeframe, and a multiplier near the float limit overflows to inf.
 MAX_PERIOD = 1000
 MAX_MULTIPLIER = 10.0
+
+# Where plugin indicators come from: the plugin loader (``wagehood.plugins.loader``) sets a
+# function returning the loaded classes by kind, so the registry depends on no plugin code.
+_PLUGINS: list[Callable[[], Mapping[str, type[Any]]]] = []
 
 _SPEC = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\(([^()]*)\))?\s*$")
 
@@ -130,7 +133,19 @@ def build(spec: str) -> Indicator:
 
 def kinds() -> dict[str, type[Any]]:
     """Return the indicator classes by kind: the built-ins and the loaded plugins."""
-    return {**INDICATORS, **CATALOG.classes("indicator")}
+    return {**INDICATORS, **(_PLUGINS[0]() if _PLUGINS else {})}
+
+
+def use_plugins(classes: Callable[[], Mapping[str, type[Any]]]) -> None:
+    """Take the plugin indicators from ``classes()`` from now on (the plugin loader calls it)."""
+    _PLUGINS[:] = [classes]
+    forget_built_specs()
+
+
+def forget_built_specs() -> None:
+    """Drop what is cached per spec (its class, its kernel): the plugin classes changed."""
+    _blueprint.cache_clear()
+    _compiled.cache_clear()
 
 
 def _arguments(spec: str, kind: str, values: tuple[float, ...]) -> list[float]:

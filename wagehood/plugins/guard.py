@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
+from wagehood.plugins.params import check_params
 from wagehood.types import Side, Signal, Snapshot
 
 logger = logging.getLogger(__name__)
@@ -130,8 +131,6 @@ class GuardedStrategy:
     plugin: ClassVar[type[Any]]
 
     def __init__(self, **params: Any) -> None:
-        from wagehood.plugins.loader import check_params  # noqa: PLC0415 - loader imports us
-
         check_params(type(self), params)
         try:
             self.inner = self.plugin(**params)

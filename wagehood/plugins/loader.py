@@ -23,10 +23,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
+from wagehood.indicators import registry as indicator_registry
 from wagehood.plugins import guard
 from wagehood.settings import Settings
+from wagehood.strategies import registry as strategy_registry
 from wagehood.strategies.base import INTERFACE_VERSION
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,6 @@ GROUPS = {"strategy": "wagehood.strategies", "indicator": "wagehood.indicators"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _STRATEGY_NEEDS = ("indicators", "lookback", "evaluate")
 _INDICATOR_NEEDS = ("source", "outputs", "parameters", "warmup", "update", "to_state", "from_state")
-_JSON_TYPES: dict[Any, str] = {int: "integer", float: "number", bool: "boolean", str: "string"}
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class Catalog:
                 return
             self._paths, self._stamp = tuple(paths), stamp
             self._files = _load_files(stamp)
-        _forget_built_specs()
+        indicator_registry.forget_built_specs()  # a re-read file gives new classes
 
     def classes(self, kind: str) -> dict[str, type[Any]]:
         """Return the usable plugin classes of ``kind`` by name (files win over packages)."""
@@ -116,6 +117,9 @@ class Catalog:
 
 
 CATALOG = Catalog()
+# The registries list the catalog's plugins next to their built-ins; they do not import us.
+indicator_registry.use_plugins(lambda: CATALOG.classes("indicator"))
+strategy_registry.use_plugins(lambda: CATALOG.classes("strategy"))
 
 
 def configure(settings: Settings) -> None:
@@ -123,16 +127,6 @@ def configure(settings: Settings) -> None:
     CATALOG.configure(
         settings.plugin_paths, settings.plugin_time_budget_ms, settings.plugin_max_failures
     )
-
-
-def _forget_built_specs() -> None:
-    # The indicator registry caches each spec's class; a re-read file gives new classes.
-    from wagehood.indicators import registry  # noqa: PLC0415 - the registry imports us
-
-    for name in ("_blueprint", "_compiled"):
-        cache = getattr(registry, name, None)
-        if cache is not None:
-            cache.cache_clear()
 
 
 def _tripped(info: PluginInfo) -> bool:
@@ -261,50 +255,6 @@ def check_class(cls: object, kind: str) -> str:
 
 
 def _builtin_names(kind: str) -> set[str]:
-    # Imported here: the registries import this module to consult the catalog.
     if kind == "strategy":
-        from wagehood.strategies.registry import STRATEGIES  # noqa: PLC0415
-
-        return set(STRATEGIES)
-    from wagehood.indicators.registry import INDICATORS  # noqa: PLC0415
-
-    return set(INDICATORS)
-
-
-def parameter_schema(cls: type[Any]) -> dict[str, dict[str, Any]]:
-    """Return ``{parameter: {"type", "default"}}`` of a strategy class, from its signature."""
-    target = getattr(cls, "plugin", cls)
-    try:
-        hints = get_type_hints(target.__init__)
-    except Exception:
-        hints = {}
-    schema: dict[str, dict[str, Any]] = {}
-    for name, parameter in inspect.signature(target).parameters.items():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            continue
-        entry: dict[str, Any] = {"type": _JSON_TYPES.get(hints.get(name), "any")}
-        if parameter.default is not parameter.empty:
-            entry["default"] = parameter.default
-        schema[name] = entry
-    return schema
-
-
-def check_params(cls: type[Any], params: dict[str, Any]) -> None:
-    """Raise ``ValueError`` when a value does not have its parameter's annotated type."""
-    schema = parameter_schema(cls)
-    for name, value in params.items():
-        wanted = schema.get(name, {}).get("type", "any")
-        if not _is(value, wanted):
-            raise ValueError(f"{name} must be of type {wanted}, was {value!r}")
-
-
-def _is(value: object, wanted: str) -> bool:
-    if wanted == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if wanted == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if wanted == "boolean":
-        return isinstance(value, bool)
-    if wanted == "string":
-        return isinstance(value, str)
-    return True
+        return set(strategy_registry.STRATEGIES)
+    return set(indicator_registry.INDICATORS)

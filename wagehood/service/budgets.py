@@ -17,11 +17,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wagehood.providers.registry import PROVIDERS, request_budget, requests_per_poll
+from wagehood.providers.registry import (
+    PROVIDERS,
+    max_batch_sizes,
+    request_budget,
+    requests_per_poll,
+)
+from wagehood.service import watchlist
 from wagehood.service.watchlist import WatchEntry
 from wagehood.settings import Settings
+from wagehood.storage import keys
 from wagehood.storage.budget import LIVE_RESERVE, RequestBudget
-from wagehood.storage.redis_store import RedisStore
+from wagehood.storage.redis_store import RedisStore, translate_errors
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,25 @@ def demands(watch: Iterable[WatchEntry], settings: Settings) -> list[Demand]:
         if budget is not None:
             result.append(Demand(provider, symbols, settings.data_update_interval, budget))
     return result
+
+
+def plan_batches(store: RedisStore, settings: Settings, tick: float) -> list[tuple[str, list[str]]]:
+    """Return this tick's fetch batches and record beat's heartbeat.
+
+    Providers with a request budget are polled within it.
+    """
+    watchlist.seed(store, settings)
+    with translate_errors():
+        store.client.set(keys.BEAT_HEARTBEAT, repr(tick))
+    polled = within_budget(store, settings, watchlist.entries(store), tick)
+    whole = budgeted_batches(settings)  # a batch is one budgeted request: never split it
+    size, sizes = settings.batch_calculation_size, max_batch_sizes()
+    return watchlist.batches(
+        [e for e in polled if e.data_provider not in whole],
+        size,
+        sizes,
+        spread=settings.calculation_workers,
+    ) + watchlist.batches([e for e in polled if e.data_provider in whole], size, sizes)
 
 
 def budgeted_batches(settings: Settings) -> set[str]:

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from wagehood.plugins import guard
-from wagehood.plugins.loader import CATALOG, configure, parameter_schema
+from wagehood.plugins.loader import CATALOG, configure
+from wagehood.plugins.params import parameter_schema
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore, translate_errors
 from wagehood.strategies.registry import STRATEGIES, available

@@ -7,11 +7,10 @@ empty params mean the strategy's documented defaults.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from wagehood.errors import ValidationError
-from wagehood.plugins.loader import CATALOG
 from wagehood.strategies.base import Strategy
 from wagehood.strategies.bollinger_breakout import BollingerBreakoutStrategy
 from wagehood.strategies.common import column
@@ -29,6 +28,7 @@ __all__ = [
     "build_strategy",
     "column",
     "merge_indicators",
+    "use_plugins",
     "validate_strategy_config",
 ]
 
@@ -49,10 +49,19 @@ DEFAULT_STRATEGY_CONFIG: dict[str, dict[str, Any]] = {
     name: {"enabled": True, "params": {}} for name in STRATEGIES
 }
 
+# Where plugin strategies come from: the plugin loader (``wagehood.plugins.loader``) sets a
+# function returning the loaded classes by name, so the registry depends on no plugin code.
+_PLUGINS: list[Callable[[], Mapping[str, type]]] = []
+
 
 def available() -> dict[str, type]:
     """Return the strategy classes by name: the built-ins and the loaded plugins."""
-    return {**STRATEGIES, **CATALOG.classes("strategy")}
+    return {**STRATEGIES, **(_PLUGINS[0]() if _PLUGINS else {})}
+
+
+def use_plugins(classes: Callable[[], Mapping[str, type]]) -> None:
+    """Take the plugin strategies from ``classes()`` from now on (the plugin loader calls it)."""
+    _PLUGINS[:] = [classes]
 
 
 def build_strategy(
