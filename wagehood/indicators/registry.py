@@ -143,9 +143,8 @@ def use_plugins(classes: Callable[[], Mapping[str, type[Any]]]) -> None:
 
 
 def forget_built_specs() -> None:
-    """Drop what is cached per spec (its class, its kernel): the plugin classes changed."""
+    """Drop what is cached per spec (its class): the plugin classes changed."""
     _blueprint.cache_clear()
-    _compiled.cache_clear()
 
 
 def _arguments(spec: str, kind: str, values: tuple[float, ...]) -> list[float]:
