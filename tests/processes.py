@@ -86,6 +86,8 @@ def celery_worker(
         pool,
         "-c",
         str(concurrency),
+        "-Q",
+        "celery,warmup",
         "--without-gossip",
         "--without-mingle",
         "-n",

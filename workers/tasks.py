@@ -16,7 +16,17 @@ from celery import Task, chain
 from celery.utils.log import get_task_logger
 
 from wagehood.errors import TemporaryError
-from wagehood.service import backfill, deadletters, fetch, pipeline, signals, stats, watchlist
+from wagehood.service import (
+    backfill,
+    deadletters,
+    fetch,
+    pipeline,
+    signals,
+    stats,
+    sync,
+    warmup,
+    watchlist,
+)
 from workers.app import app, breaker, context, provider, settings, store
 
 logger: logging.Logger = get_task_logger(__name__)
@@ -45,6 +55,12 @@ def dispatch_ticks() -> int:
     """Start one fetch chain per batch of watched symbols; return the number of chains."""
     tick = time.time()
     plan = watchlist.plan_batches(store(), settings(), tick)
+    config = settings()
+    stale = config.broker_visibility_timeout + 30.0
+    timeframes = context().config.timeframes
+    due = sync.due_warmups(store(), timeframes, config.warmup_concurrency, stale, tick)
+    for symbol, provider_name in due:
+        warm_symbol.delay(symbol, provider_name)
     expires = 2 * settings().data_update_interval
     for provider_name, symbols in plan:
         chain(
@@ -90,6 +106,15 @@ def evaluate_strategies(refs: list[list[Any]]) -> int:
     if not refs:
         return 0
     return len(signals.evaluate_strategies(context(), refs))
+
+
+@app.task(name="wagehood.warm_symbol", base=WagehoodTask, **RETRYING)
+def warm_symbol(symbol: str, provider_name: str) -> str:
+    """Load and apply a symbol's missing history (warm-up or gap fill); return its state."""
+    source: Any = provider(provider_name)
+    bars = settings().warmup_bars
+    status = warmup.warm(context(), source, breaker(provider_name), symbol, warmup_bars=bars)
+    return status.state.value
 
 
 @app.task(name="wagehood.backfill_chunk", base=WagehoodTask, **RETRYING)

@@ -11,12 +11,18 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from wagehood.errors import TemporaryError
 from wagehood.service import alert_rules
-from wagehood.service.pipeline import BarRef, PipelineContext, decode_snapshot, group_refs
+from wagehood.service.pipeline import (
+    HISTORICAL,
+    BarRef,
+    PipelineContext,
+    decode_snapshot,
+    group_refs,
+)
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit
 from wagehood.types import Signal, Snapshot, Timeframe
@@ -63,11 +69,29 @@ def _plan(
     for ((symbol, tf), _), state, new, before in zip(items, states, news, befores, strict=True):
         history = [decode_snapshot(symbol, tf, i, f) for i, f in [*reversed(before), *new]]
         signals = _evaluate_new(ctx, history, len(new))
-        commit = _commit(symbol, tf, state, history[-len(new) :] if new else [], signals)
-        alert_rules.add_to_commit(alerts, commit, state, history, signals, new=len(new))
+        old = historical_times(new)
+        commit = _commit(
+            symbol, tf, state, history[-len(new) :] if new else [], signals, historical=old
+        )
+        alert_rules.add_to_commit(
+            alerts, commit, state, history, signals, new=len(new), historical=old
+        )
         commits.append(commit)
         all_signals.append(signals)
     return commits, all_signals
+
+
+def historical_times(entries: Iterable[tuple[str, dict[str, str]]]) -> frozenset[int]:
+    """Return the times of the bars-stream entries applied from provider history."""
+    return frozenset(int(i.split("-", 1)[0]) for i, fields in entries if fields.get(HISTORICAL))
+
+
+def record(signal: Signal, historical: Collection[int]) -> dict[str, Any]:
+    """Return a signal's stored record; one on a historical bar says so."""
+    data = signal.to_dict()
+    if signal.time in historical:
+        data["historical"] = True
+    return data
 
 
 def _new_bars_read(
@@ -131,14 +155,19 @@ def _commit(
     state: dict[str, str],
     new_bars: Sequence[Snapshot],
     signals: list[Signal],
+    *,
+    historical: Collection[int],
 ) -> Commit:
+    # A signal on a historical bar is stored (the chart shows it) but not published as new.
     key = keys.strategy_state(symbol, tf)
     commit = Commit(key, state.get("ver", "0"))
     if new_bars:
         commit.hset[key] = {"last_eval": str(new_bars[-1].bar.time)}
     for signal in signals:
-        fields = {"data": json.dumps(signal.to_dict(), separators=(",", ":"))}
+        data = record(signal, historical)
+        fields = {"data": json.dumps(data, separators=(",", ":"))}
         commit.xadd.append((keys.symbol_signals(symbol), "*", SIGNALS_MAXLEN, fields))
         commit.xadd.append((keys.SIGNALS, "*", SIGNALS_MAXLEN, {"symbol": symbol, **fields}))
-        commit.updates.append(("signal", symbol, signal.to_dict()))
+        if not data.get("historical"):
+            commit.updates.append(("signal", symbol, data))
     return commit
