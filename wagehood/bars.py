@@ -13,7 +13,7 @@ Rule for ticks (deterministic, so that every worker and a replay agree):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from wagehood.types import Bar, Quote, Timeframe
@@ -101,6 +101,36 @@ class BarAggregator:
         return Bar(
             self.symbol, self.timeframe, start, price, price, price, price, quote.volume, False
         )
+
+
+# One OHLCV row of a vendor or a file: (time, open, high, low, close, volume).
+Row = tuple[float, float, float, float, float, float]
+
+
+def resample(symbol: str, timeframe: Timeframe, rows: Iterable[Row]) -> list[Bar]:
+    """Merge rows ascending by time into closed bars starting at ``timeframe.floor(time)``.
+
+    Rows of one bar give its first open, highest high, lowest low, last close and summed
+    volume; a row finer than the timeframe is aggregated, one already at it passes through.
+    """
+    bars: list[Bar] = []
+    for time, open_, high, low, close, volume in rows:
+        start = timeframe.floor(time)
+        if bars and bars[-1].time == start:
+            last = bars[-1]
+            bars[-1] = Bar(
+                symbol,
+                timeframe,
+                start,
+                last.open,
+                max(last.high, high),
+                min(last.low, low),
+                close,
+                last.volume + volume,
+            )
+        else:
+            bars.append(Bar(symbol, timeframe, start, open_, high, low, close, volume))
+    return bars
 
 
 # Positional construction: ``dataclasses.replace`` costs several times more, once per tick

@@ -12,7 +12,7 @@ import redis
 from celery import Celery
 from celery.signals import worker_process_init
 
-from wagehood.providers.base import QuoteSource
+from wagehood.providers.base import Provider
 from wagehood.providers.registry import build_provider
 from wagehood.service.config import RuntimeConfig, config_version, load_config
 from wagehood.service.pipeline import PipelineContext
@@ -47,7 +47,7 @@ def breaker(name: str) -> pybreaker.CircuitBreaker:
 
 
 @cache
-def provider(name: str) -> QuoteSource:
+def provider(name: str) -> Provider:
     """Return this process's instance of provider ``name``."""
     return build_provider(name, settings())
 

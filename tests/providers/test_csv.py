@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from wagehood.csvio import Row, read_rows
 from wagehood.errors import ConfigError
-from wagehood.providers.base import QuoteSource
+from wagehood.providers.base import BarSource, QuoteSource
 from wagehood.providers.csv import CsvProvider
+from wagehood.types import Timeframe
 
 DATA = Path(__file__).parent.parent / "data"
 ORIGIN = 1_000_000.0
@@ -142,3 +145,65 @@ def test_default_origin_is_the_start_of_the_utc_day(replay_dir: Path) -> None:
 def test_speed_must_be_positive(replay_dir: Path, speed: float) -> None:
     with pytest.raises(ConfigError, match="CSV_PROVIDER_SPEED"):
         CsvProvider(replay_dir, speed)
+
+
+# History: the file's bars before the replay clock.
+
+EURUSD_START = epoch("2017-04-19 09:00:00")
+HOUR = 3600
+
+
+def eurusd_rows(count: int) -> list[Row]:
+    return list(itertools.islice(read_rows(DATA / "EURUSD.csv"), count))
+
+
+def test_history_is_the_files_complete_bars_before_the_replay_clock(replay_dir: Path) -> None:
+    # Ten data hours after the origin the replay is at 19:00; that bar is still forming.
+    provider = CsvProvider(replay_dir, 3600, ORIGIN, clock=lambda: ORIGIN + 10.5)
+    assert isinstance(provider, BarSource)
+
+    result = provider.get_bars(["EURUSD"], Timeframe.H1, 0, 2_000_000_000)
+
+    bars = result.bars["EURUSD"]
+    assert [b.time for b in bars] == [EURUSD_START + h * HOUR for h in range(10)]
+    assert [(b.open, b.high, b.low, b.close, b.volume) for b in bars] == [
+        (r.open, r.high, r.low, r.close, r.volume) for r in eurusd_rows(10)
+    ]
+    assert all(b.closed and b.timeframe is Timeframe.H1 for b in bars)
+
+
+def test_history_aggregates_a_finer_file_to_the_timeframe(replay_dir: Path) -> None:
+    provider = CsvProvider(replay_dir, 3600, ORIGIN, clock=lambda: ORIGIN + 10.5)
+    rows = eurusd_rows(7)  # 09:00 .. 15:00
+
+    bars = provider.get_bars(["EURUSD"], Timeframe.H4, 0, 2_000_000_000).bars["EURUSD"]
+
+    # 08:00 holds 09-11, 12:00 holds 12-15; 16:00 is forming (the replay is at 19:00).
+    assert [b.time for b in bars] == [EURUSD_START - HOUR, EURUSD_START + 3 * HOUR]
+    first, second = bars
+    assert (first.open, first.close) == (rows[0].open, rows[2].close)
+    assert first.high == max(r.high for r in rows[:3])
+    assert first.low == min(r.low for r in rows[:3])
+    assert first.volume == sum(r.volume for r in rows[:3])
+    assert (second.open, second.close) == (rows[3].open, rows[6].close)
+
+
+def test_history_honours_the_range_and_skips_a_partial_first_bar(replay_dir: Path) -> None:
+    provider = CsvProvider(replay_dir, 3600, ORIGIN, clock=lambda: ORIGIN + 10.5)
+    start = int(EURUSD_START) + 2 * HOUR
+
+    inside = provider.get_bars(["EURUSD"], Timeframe.H1, start, start + 3 * HOUR)
+    unaligned = provider.get_bars(["EURUSD"], Timeframe.H4, int(EURUSD_START), 2_000_000_000)
+
+    assert [b.time for b in inside.bars["EURUSD"]] == [start, start + HOUR, start + 2 * HOUR]
+    assert [b.time for b in unaligned.bars["EURUSD"]] == [EURUSD_START + 3 * HOUR]
+
+
+def test_history_before_the_origin_is_empty_and_unknown_files_fail(replay_dir: Path) -> None:
+    provider = CsvProvider(replay_dir, 60, ORIGIN, clock=lambda: ORIGIN - 60)
+
+    result = provider.get_bars(["GOOG", "MSFT", "BROKEN"], Timeframe.D1, 0, 2_000_000_000)
+
+    assert result.bars == {"GOOG": []}
+    assert result.failed["MSFT"] == f"csv: MSFT: no file MSFT.csv in {replay_dir}"
+    assert "not a number" in result.failed["BROKEN"]

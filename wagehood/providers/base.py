@@ -1,4 +1,4 @@
-"""The data-provider port: fetch the latest quotes for many symbols in one call.
+"""The data-provider ports: latest quotes for many symbols, and closed bars for a time range.
 
 ``get_quotes(symbols, now)`` returns at most one ``Quote`` per requested symbol: the last
 trade price known at ``now`` (epoch seconds), its time, and the volume traded since the
@@ -12,6 +12,13 @@ Errors are classified by what the caller should do:
   or an unparseable body — do not retry.
 Per-symbol problems (unknown symbol, garbage price) go into ``failed`` with a reason, never
 abort the other symbols.
+
+``get_bars(symbols, timeframe, start, end)`` returns every closed bar of each symbol with
+``start <= bar.time < end`` (bar open times, epoch seconds), ascending by time. The caller
+passes ``end <= timeframe.floor(now)``, so every bar asked for has closed. Adapters paginate
+internally (bounded loops), raise the same error classes as ``get_quotes``, and report
+unknown symbols in ``HistoryResult.failed``. A symbol with no bars in the range (a closed
+market) is in neither: its sequence is empty.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
-from wagehood.types import Quote
+from wagehood.types import Bar, Quote, Timeframe
 
 
 @dataclass(frozen=True)
@@ -45,3 +52,34 @@ class QuoteSource(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    """Closed bars fetched in one call, per symbol ascending by time, and the symbols that failed."""
+
+    bars: Mapping[str, Sequence[Bar]]
+    failed: Mapping[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class BarSource(Protocol):
+    """A source of closed historical bars; every provider implements it beside ``get_quotes``."""
+
+    name: ClassVar[str]
+
+    def get_bars(
+        self, symbols: Sequence[str], timeframe: Timeframe, start: int, end: int
+    ) -> HistoryResult:
+        """Return every closed bar with ``start <= bar.time < end`` of each symbol.
+
+        Raises:
+            ProviderUnavailableError: network error, timeout, 5xx or 429; retry later.
+            ProviderError: a permanent problem (bad credentials, unreadable response).
+        """
+        ...
+
+
+@runtime_checkable
+class Provider(QuoteSource, BarSource, Protocol):
+    """A data provider: latest quotes and closed historical bars."""

@@ -22,15 +22,16 @@ import bisect
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from wagehood.csvio import read_rows, symbol_from_path
+from wagehood.bars import resample
+from wagehood.csvio import Row, read_rows, symbol_from_path
 from wagehood.errors import ConfigError, DataError, ValidationError
-from wagehood.providers.base import ProviderResult
-from wagehood.types import Quote, validate_symbol
+from wagehood.providers.base import HistoryResult, ProviderResult
+from wagehood.types import Bar, Quote, Timeframe, validate_symbol
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +40,12 @@ DAY = 86400
 
 @dataclass(frozen=True)
 class Series:
-    """One file's bars as parallel columns: start times, closes and volumes."""
+    """One file's bars: start times, closes and volumes as columns, and the rows."""
 
     times: list[int]
     closes: list[float]
     volumes: list[float]
+    rows: list[Row]
 
 
 class CsvProvider:
@@ -53,7 +55,11 @@ class CsvProvider:
     max_batch: ClassVar[int] = 1000
 
     def __init__(
-        self, directory: str | Path, speed: float = 60.0, origin_wall_time: float | None = None
+        self,
+        directory: str | Path,
+        speed: float = 60.0,
+        origin_wall_time: float | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not speed > 0 or not math.isfinite(speed):
             raise ConfigError(f"CSV_PROVIDER_SPEED: must be > 0, was {speed}")
@@ -61,6 +67,7 @@ class CsvProvider:
         self.speed = speed
         now = time.time()
         self.origin = origin_wall_time if origin_wall_time is not None else now - now % DAY
+        self._clock = clock  # wall time, for the replay clock of get_bars
         self._files: dict[str, Path] = {}
         self._series: dict[str, Series | str] = {}  # loaded series or the reason it failed
         self._reported: dict[str, int] = {}  # index of the last bar whose volume was reported
@@ -79,6 +86,24 @@ class CsvProvider:
     def data_time(self, first_bar_time: int, now: float) -> float:
         """Return the replayed data time at wall time ``now`` for a file starting then."""
         return first_bar_time + (now - self.origin) * self.speed
+
+    def get_bars(
+        self, symbols: Sequence[str], timeframe: Timeframe, start: int, end: int
+    ) -> HistoryResult:
+        """Return each file's complete bars with ``start <= time < end`` replayed so far."""
+        now = self._clock()
+        bars: dict[str, list[Bar]] = {}
+        failed: dict[str, str] = {}
+        for symbol in dict.fromkeys(symbols):
+            try:
+                canonical = validate_symbol(symbol)
+                series = self._load(canonical)
+            except DataError as error:
+                failed[symbol] = f"csv: {error}"
+                continue
+            replayed = self.data_time(series.times[0], now)
+            bars[canonical] = _history(series, canonical, timeframe, (start, end), replayed)
+        return HistoryResult(bars=bars, failed=failed)
 
     def close(self) -> None:
         """Forget the loaded files."""
@@ -148,12 +173,28 @@ def _scan(directory: Path) -> dict[str, Path]:
     return files
 
 
+# The complete bars of ``timeframe`` in [start, end) among the file bars replayed by data
+# time ``replayed``: those before the bar of the latest replayed file bar.
+def _history(
+    series: Series, symbol: str, timeframe: Timeframe, span: tuple[int, int], replayed: float
+) -> list[Bar]:
+    reached = bisect.bisect_right(series.times, replayed)
+    if not reached:
+        return []
+    start, end = span
+    limit = min(end, timeframe.floor(series.times[reached - 1]))
+    first = bisect.bisect_left(series.times, -(-start // timeframe.seconds) * timeframe.seconds)
+    last = bisect.bisect_left(series.times, limit)
+    return resample(symbol, timeframe, series.rows[first:last])
+
+
 def _read_series(path: Path) -> Series:
-    series = Series(times=[], closes=[], volumes=[])
+    series = Series(times=[], closes=[], volumes=[], rows=[])
     for row in read_rows(path):
         series.times.append(row.time)
         series.closes.append(row.close)
         series.volumes.append(row.volume)
+        series.rows.append(row)
     if not series.times:
         raise DataError(f"{path}: no bars")
     return series

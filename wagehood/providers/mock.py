@@ -15,6 +15,19 @@ Per symbol, hash-derived: ``S0`` log-uniform in $10-$800, annual volatility unif
 A quote's time is ``now`` floored to whole seconds; its price is rounded to 4 decimals; its
 volume is the lognormal number of shares traded in the one second ending at the quote, so a
 caller polling every ``k`` seconds sees about 1/k of the true volume.
+
+History (``get_bars``) is drawn from the same path, so it joins live quotes seamlessly: a
+bar starting at ``T`` of length ``L`` opens at the quote price of second ``T`` and closes at
+that of second ``T + L - 1``, the second before the next bar's open. High and low are the
+extremes over a sample of the bar, not over all ``L`` seconds: the open, the close, and the
+points of the dyadic grid of step ``2**k`` inside the bar, with ``k`` the largest that leaves
+at least ``BAR_SAMPLES`` grid points (1m: every 4 s; 5m: 32 s; 1h: 256 s; 1d: 8,192 s).
+Grid points are nodes of the bridge tree, so a batch of them costs about two normals each
+(the tree walked once for all of them), and a bar costs O(BAR_SAMPLES) whatever its length.
+A coarser bar's high and low may therefore sit inside the finer bars' range; opens and
+closes agree across timeframes. A bar's volume is one lognormal draw per (symbol, length,
+start) with the mean and variance of ``L`` one-second volumes: deterministic, but not the
+sum of the finer bars' volumes. Every value is a pure function of (seed, symbol, time).
 """
 
 from __future__ import annotations
@@ -23,14 +36,15 @@ import hashlib
 import logging
 import math
 import struct
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
 from wagehood.errors import ValidationError
-from wagehood.providers.base import ProviderResult
-from wagehood.types import Quote, validate_symbol
+from wagehood.providers.base import HistoryResult, ProviderResult
+from wagehood.types import Bar, Quote, Timeframe, validate_symbol
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +54,7 @@ HORIZON = 1 << LEVELS
 SECONDS_PER_YEAR = 365.25 * 86400
 BLOCK = 4  # tree levels served by one 64-byte blake2b digest (15 normals + 1 spare)
 VOLUME_SIGMA = 0.8  # dispersion of the per-second lognormal volume
+BAR_SAMPLES = 8  # a historical bar samples at least this many grid points (module docstring)
 
 _TWO_PI = 2.0 * math.pi
 _UNIT = 1.0 / 2**32
@@ -101,6 +116,24 @@ class MockProvider:
             price=round(price, 4),
             volume=_volume(model, offset),
         )
+
+    def get_bars(
+        self, symbols: Sequence[str], timeframe: Timeframe, start: int, end: int
+    ) -> HistoryResult:
+        """Return the closed bars with ``start <= time < end`` drawn from each symbol's path.
+
+        Bars outside the simulated years are left out (no data there).
+        """
+        bars: dict[str, list[Bar]] = {}
+        failed: dict[str, str] = {}
+        for symbol in dict.fromkeys(symbols):
+            try:
+                model = symbol_model(self.seed, validate_symbol(symbol))
+            except ValidationError as error:
+                failed[symbol] = f"mock: {error}"
+                continue
+            bars[model.symbol] = _bars(model, timeframe, start, end)
+        return HistoryResult(bars=bars, failed=failed)
 
     def close(self) -> None:
         """Release nothing: the mock holds no connections."""
@@ -245,3 +278,100 @@ def _volume(model: SymbolModel, offset: int) -> float:
     return float(
         round(model.volume_scale * math.exp(mean_log + VOLUME_SIGMA * _normal(uniforms, 0)))
     )
+
+
+def _bars(model: SymbolModel, timeframe: Timeframe, start: int, end: int) -> list[Bar]:
+    # The bars of one symbol (module docstring): sample every bar, walk the tree once.
+    length = timeframe.seconds
+    first = max(-(-start // length) * length, REFERENCE_TIME - HORIZON)
+    last = min(end, REFERENCE_TIME + HORIZON - length + 1)
+    step = 1 << max(0, (length // BAR_SAMPLES).bit_length() - 1)
+    samples = [
+        _bar_samples(time - REFERENCE_TIME, length, step) for time in range(first, last, length)
+    ]
+    path = _brownian_many(model.hasher, [offset for points in samples for offset in points])
+    scale, volatility, exp = model.start_price, model.volatility, math.exp
+    bars = []
+    for time, points in zip(range(first, last, length), samples, strict=True):
+        prices = [round(scale * exp(volatility * path[offset]), 4) for offset in points]
+        bars.append(
+            Bar(
+                symbol=model.symbol,
+                timeframe=timeframe,
+                time=time,
+                open=prices[0],
+                high=max(prices),
+                low=min(prices),
+                close=prices[-1],
+                volume=_bar_volume(model, time - REFERENCE_TIME, length),
+            )
+        )
+    return bars
+
+
+# Offsets sampled in the bar starting at ``offset``: its first second, the grid points of
+# ``step`` strictly inside, its last second; ascending.
+def _bar_samples(offset: int, length: int, step: int) -> list[int]:
+    final = offset + length - 1
+    inside = range(offset - offset % step + step, final, step)
+    return [offset, *inside, final]
+
+
+def _brownian_many(hasher: hashlib.blake2b, offsets: Sequence[int]) -> dict[int, float]:
+    # ``brownian(hasher, offset)`` for every offset, walking each tree node needed once.
+    path = {0: 0.0} if 0 in offsets else {}
+    for branch in (0, 1):
+        targets = sorted({abs(o) for o in offsets if o and (o > 0) == bool(branch)})
+        sign = 1 if branch else -1
+        for target, value in _descend_many(hasher, branch, targets):
+            path[sign * target] = value
+    return path
+
+
+def _descend_many(
+    hasher: hashlib.blake2b, branch: int, targets: list[int]
+) -> list[tuple[int, float]]:
+    # The walk of ``_descend`` for sorted ``targets`` (1..HORIZON) at once, depth first.
+    if not targets:
+        return []
+    (_, right, _, _, w_right), uniforms = _top(hasher, branch)
+    found = []
+    if targets[-1] == right:
+        found.append((right, w_right))
+        targets = targets[:-1]
+    log, sqrt, cos, sin = math.log, math.sqrt, math.cos, math.sin
+    stack = [(0, 0, right, 0, 0.0, w_right, uniforms, 0, len(targets))]
+    while stack:
+        level, left, right, index, w_left, w_right, uniforms, lo, hi = stack.pop()
+        depth = level & 3  # BLOCK == 4
+        if not depth and level:
+            uniforms = _UNPACK(_digest(hasher, branch, level, index))
+        node = (1 << depth) - 1 + (index & ((1 << depth) - 1))
+        pair = node & ~1
+        radius = sqrt(-2.0 * log((uniforms[pair] + 0.5) * _UNIT))
+        angle = _TWO_PI * (uniforms[pair + 1] + 0.5) * _UNIT
+        normal = radius * (sin(angle) if node & 1 else cos(angle))
+        middle = (left + right) >> 1
+        w_middle = 0.5 * (w_left + w_right) + _HALF_SD[level] * normal
+        split = bisect_left(targets, middle, lo, hi)
+        after = split
+        if split < hi and targets[split] == middle:
+            found.append((middle, w_middle))
+            after += 1
+        if split > lo:
+            stack.append(
+                (level + 1, left, middle, index << 1, w_left, w_middle, uniforms, lo, split)
+            )
+        if hi > after:
+            stack.append(
+                (level + 1, middle, right, (index << 1) | 1, w_middle, w_right, uniforms, after, hi)
+            )
+    return found
+
+
+def _bar_volume(model: SymbolModel, offset: int, length: int) -> float:
+    # One lognormal draw with the mean and variance of ``length`` one-second volumes.
+    uniforms = _UNPACK(_digest(model.hasher, 3, length.bit_length(), offset))
+    variance = math.log1p(math.expm1(VOLUME_SIGMA**2) / length)
+    draw = math.exp(math.sqrt(variance) * _normal(uniforms, 0) - 0.5 * variance)
+    return float(round(model.volume_scale * length * draw))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 
 from wagehood.errors import ConfigError, ValidationError
 from wagehood.providers.alpaca import AlpacaProvider
-from wagehood.providers.base import QuoteSource
+from wagehood.providers.base import Provider
 from wagehood.providers.csv import CsvProvider
 from wagehood.providers.mock import MockProvider
 from wagehood.providers.yahoo import YahooProvider
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 FIELD = "data_provider"
 
-PROVIDERS: dict[str, type[QuoteSource]] = {
+PROVIDERS: dict[str, type[Provider]] = {
     "mock": MockProvider,
     "csv": CsvProvider,
     "alpaca": AlpacaProvider,
@@ -30,7 +30,7 @@ PROVIDERS: dict[str, type[QuoteSource]] = {
 }
 
 
-def build_provider(name: str, settings: Settings) -> QuoteSource:
+def build_provider(name: str, settings: Settings) -> Provider:
     """Return a new provider ``name`` configured from ``settings``.
 
     Raises:
@@ -59,17 +59,17 @@ def requests_per_minute(name: str, symbols: int, interval: float) -> float:
     return batches * 60.0 / interval
 
 
-def _mock(settings: Settings) -> QuoteSource:
+def _mock(settings: Settings) -> Provider:
     return MockProvider(seed=settings.mock_seed)
 
 
-def _csv(settings: Settings) -> QuoteSource:
+def _csv(settings: Settings) -> Provider:
     if not settings.csv_provider_path.strip():
         raise ConfigError("CSV_PROVIDER_PATH: set it to a directory of SYMBOL.csv files")
     return CsvProvider(settings.csv_provider_path, settings.csv_provider_speed)
 
 
-def _alpaca(settings: Settings) -> QuoteSource:
+def _alpaca(settings: Settings) -> Provider:
     missing = [
         variable
         for variable, value in (
@@ -89,11 +89,11 @@ def _alpaca(settings: Settings) -> QuoteSource:
     )
 
 
-def _yahoo(settings: Settings) -> QuoteSource:
+def _yahoo(settings: Settings) -> Provider:
     return YahooProvider(settings.yahoo_base_url, timeout=settings.provider_timeout)
 
 
-_BUILDERS: Mapping[str, Callable[[Settings], QuoteSource]] = {
+_BUILDERS: Mapping[str, Callable[[Settings], Provider]] = {
     "mock": _mock,
     "csv": _csv,
     "alpaca": _alpaca,

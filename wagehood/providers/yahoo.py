@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote as url_quote
 
-from wagehood.errors import ValidationError
+from wagehood.errors import ProviderError, ValidationError
 from wagehood.providers import http
-from wagehood.providers.base import ProviderResult
-from wagehood.types import Quote, validate_symbol
+from wagehood.providers.base import HistoryResult, ProviderResult
+from wagehood.types import Quote, Timeframe, validate_symbol
 
 if TYPE_CHECKING:
     import httpx  # at run time only http.py imports it, lazily
@@ -72,6 +72,12 @@ class YahooProvider:
             except ValidationError as error:
                 failed[symbol] = f"yahoo: {error}"
         return ProviderResult(quotes=quotes, failed=failed)
+
+    def get_bars(
+        self, symbols: Sequence[str], timeframe: Timeframe, start: int, end: int
+    ) -> HistoryResult:
+        """Return closed bars; not implemented yet for this provider."""
+        raise ProviderError(f"{self.name}: history is not implemented yet")
 
     def close(self) -> None:
         """Close the HTTP client if this provider created it."""

@@ -1,4 +1,4 @@
-"""Fetching quotes for a batch of symbols, behind the provider's shared circuit breaker."""
+"""Fetching quotes and history for a batch of symbols, behind the provider's shared breaker."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 import pybreaker
 
 from wagehood.errors import ProviderUnavailableError, TemporaryError
-from wagehood.providers.base import QuoteSource
+from wagehood.providers.base import BarSource, HistoryResult, QuoteSource
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore, translate_errors
-from wagehood.types import Quote
+from wagehood.types import Quote, Timeframe
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,43 @@ def fetch(
         logger.warning("%s: %d symbol(s) failed: %s", source.name, len(failed), _summary(failed))
         _count_failures(store, source.name, failed)
     return FetchResult(quotes, failed)
+
+
+def fetch_history(
+    source: BarSource,
+    breaker: pybreaker.CircuitBreaker,
+    store: RedisStore,
+    symbols: Sequence[str],
+    timeframe: Timeframe,
+    *,
+    start: int,
+    end: int,
+) -> HistoryResult:
+    """Return the closed bars of ``symbols`` with ``start <= bar.time < end`` from ``source``.
+
+    ``end`` must be at most ``timeframe.floor(now)`` so that every bar returned has closed.
+    Bars of symbols not asked for are dropped; unknown symbols are in ``failed`` and counted
+    like failed quotes.
+
+    Raises:
+        ProviderUnavailableError: the provider failed temporarily, or its circuit is open.
+        ProviderError: the provider refused the request for good (e.g. bad credentials).
+    """
+    try:
+        result = breaker.call(source.get_bars, symbols, timeframe, start, end)
+    except pybreaker.CircuitBreakerError as error:
+        raise ProviderUnavailableError(
+            f"{source.name}: circuit open after repeated failures", retry_after=30
+        ) from error
+    wanted = set(symbols)
+    bars = {symbol: bars for symbol, bars in result.bars.items() if symbol in wanted}
+    failed = dict(result.failed)
+    if failed:
+        logger.warning(
+            "%s: history of %d symbol(s) failed: %s", source.name, len(failed), _summary(failed)
+        )
+        _count_failures(store, source.name, failed)
+    return HistoryResult(bars, failed)
 
 
 def _summary(failed: dict[str, str]) -> str:
