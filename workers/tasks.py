@@ -111,8 +111,7 @@ def evaluate_strategies(refs: list[list[Any]]) -> int:
 @app.task(name="wagehood.warm_symbol", base=WagehoodTask, **RETRYING)
 def warm_symbol(symbol: str, provider_name: str) -> str:
     """Load and apply a symbol's missing history (warm-up or gap fill); return its state."""
-    source: Any = provider(provider_name)
-    bars = settings().warmup_bars
+    source, bars = provider(provider_name), settings().warmup_bars
     status = warmup.warm(context(), source, breaker(provider_name), symbol, warmup_bars=bars)
     return status.state.value
 

@@ -95,7 +95,9 @@ def test_warm_up_loads_the_last_bars_of_every_timeframe_and_equals_a_replay(
     for tf in ctx.config.timeframes:
         stored = stored_snapshots(store, "NVDA", tf)
         end = tf.floor(NOW)
-        assert [s.bar.time for s in stored] == list(range(end - count * tf.seconds, end, tf.seconds))
+        assert [s.bar.time for s in stored] == list(
+            range(end - count * tf.seconds, end, tf.seconds)
+        )
         assert [s.bar for s in stored] == [bar("NVDA", tf, s.bar.time) for s in stored]
         assert stored == offline(ctx, stored)
         fields = store.stream_range(keys.bars("NVDA", tf))[0][1]
@@ -147,7 +149,8 @@ def test_a_provider_failing_mid_history_retries_and_then_leaves_no_gap_or_double
     sync.queue(store, ["NVDA"], "watch", NOW)
     failing = _warm(store, settings, Source(fail_after=1), "NVDA")
     assert failing.state is sync.SyncState.RETRYING
-    assert "tiny: down" in failing.error and failing.retry_at is not None
+    assert "tiny: down" in failing.error
+    assert failing.retry_at is not None
     assert store.client.hget(keys.live("NVDA"), pipeline.SYNCING) == "1"
     assert store.client.zscore(keys.SYNC_PENDING, "NVDA") == pytest.approx(failing.retry_at)
     done = _warm(store, settings, Source(), "NVDA", now=NOW + 30)
@@ -174,7 +177,8 @@ def test_historical_signals_are_stored_but_never_delivered(
     store.client.hset(keys.CHANNELS, "hook", "{}")  # deliveries wanted
     _warm(store, settings, Source(), "NVDA")
     records = [json.loads(f["data"]) for _, f in store.stream_range(keys.symbol_signals("NVDA"))]
-    assert records and all(r["historical"] for r in records)
+    assert records
+    assert all(r["historical"] for r in records)
     assert not store.client.hlen(keys.OUTBOX)
 
 

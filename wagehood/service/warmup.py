@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pybreaker
 
 from wagehood.engine import merge_specs
 from wagehood.errors import DataError, ProviderError, ProviderUnavailableError, TemporaryError
 from wagehood.indicators.registry import IndicatorSet
-from wagehood.service import signals, sync
+from wagehood.providers.base import BarSource
+from wagehood.service import fetch, signals, sync
 from wagehood.service.pipeline import BarRef, PipelineContext, apply_bars
 from wagehood.storage import keys
 from wagehood.types import Bar, Timeframe
@@ -33,27 +34,6 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 500
 MAX_CATCHUP = 20
 WIDEN = (1, 4, 16)  # a sparse history (closed markets) is asked again over a wider range
-
-
-class History(Protocol):
-    """What a provider's ``get_bars`` returns (``providers.base.HistoryResult``)."""
-
-    @property
-    def bars(self) -> Mapping[str, Sequence[Bar]]: ...
-
-    @property
-    def failed(self) -> Mapping[str, str]: ...
-
-
-class HistorySource(Protocol):
-    """A provider that serves closed bars of a time range."""
-
-    @property
-    def name(self) -> str: ...
-
-    def get_bars(
-        self, symbols: Sequence[str], timeframe: Timeframe, start: int, end: int
-    ) -> History: ...
 
 
 def bar_count(ctx: PipelineContext, warmup_bars: int) -> int:
@@ -69,7 +49,7 @@ def bar_count(ctx: PipelineContext, warmup_bars: int) -> int:
 
 def warm(
     ctx: PipelineContext,
-    source: HistorySource,
+    source: BarSource,
     breaker: pybreaker.CircuitBreaker,
     symbol: str,
     *,
@@ -112,7 +92,7 @@ class _Loader:
     def __init__(
         self,
         ctx: PipelineContext,
-        source: HistorySource,
+        source: BarSource,
         breaker: pybreaker.CircuitBreaker,
         symbol: str,
         *,
@@ -153,12 +133,9 @@ class _Loader:
         raise TemporaryError(f"{self.symbol}: live bars kept moving ahead of the history")
 
     def _fetch(self, tf: Timeframe, start: int, end: int) -> list[Bar]:
-        try:
-            result = self.breaker.call(self.source.get_bars, [self.symbol], tf, start, end)
-        except pybreaker.CircuitBreakerError as error:
-            raise ProviderUnavailableError(
-                f"{self.source.name}: circuit open after repeated failures", retry_after=30
-            ) from error
+        result = fetch.fetch_history(
+            self.source, self.breaker, self.ctx.store, [self.symbol], tf, start=start, end=end
+        )
         if self.symbol in result.failed:
             raise ProviderError(f"{self.symbol}: {result.failed[self.symbol]}")
         found = {
