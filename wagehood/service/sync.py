@@ -129,6 +129,13 @@ def summary(store: RedisStore, symbols: Sequence[str]) -> dict[str, Any]:
     return {"counts": counts, "symbols": pending}
 
 
+def watched(store: RedisStore) -> list[dict[str, Any]]:
+    """Return the watchlist's entries, each with its warm-up status under ``sync``."""
+    found = watchlist.entries(store)
+    states = statuses(store, [e.symbol for e in found])
+    return [e.to_dict() | {"sync": states[e.symbol].to_dict()} for e in found]
+
+
 # ---- the dispatcher's side ------------------------------------------------------------------
 
 
