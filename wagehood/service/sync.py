@@ -92,9 +92,9 @@ class SyncStatus:
 
     @classmethod
     def from_hash(cls, symbol: str, raw: Mapping[str, str]) -> SyncStatus:
-        """Rebuild a status from its hash (an empty hash: not warmed by this version)."""
+        """Rebuild a status from its hash (none yet: the next dispatch queues the symbol)."""
         if not raw:
-            return cls(symbol, SyncState.LIVE)
+            return cls(symbol, SyncState.QUEUED, "watch")
         return cls(
             symbol,
             SyncState(raw.get("state", "live")),
