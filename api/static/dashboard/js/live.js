@@ -2,7 +2,7 @@
 // server's frames as events ("bar", "indicators", "signal") and, after a drop, reconnects with
 // a fresh token and `since_seq` so that nothing is missed or seen twice.
 
-const UPDATE_TYPES = new Set(['bar', 'indicators', 'signal']);
+const UPDATE_TYPES = new Set(['bar', 'indicators', 'signal', 'sync']);
 const PING_MS = 20000;
 const MAX_BACKOFF_MS = 15000;
 
