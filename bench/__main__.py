@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import api, fanout, footprint, indicators, phases, pipeline, replay, scaling
+from bench import api, fanout, footprint, indicators, phases, pipeline, replay, scaling, warmup
 
 Scenario = Callable[[bool], dict[str, Any]]
 
@@ -27,6 +27,7 @@ SCENARIOS: dict[str, Scenario] = {
     "websocket": fanout.run,
     "footprint": footprint.run,
     "scaling": scaling.run,
+    "warmup": warmup.run,
 }
 
 # --quick (make bench-quick, under two minutes) runs these unless --only says otherwise.

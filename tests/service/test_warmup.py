@@ -212,3 +212,18 @@ def test_dispatch_queues_new_symbols_and_bounds_concurrent_warm_ups(
     assert sync.due_warmups(store, tfs, 2, 90.0, NOW + 2) == [("C", "mock")]
     # A warm-up whose worker died is handed out again once its heartbeat is stale.
     assert ("B", "mock") in sync.due_warmups(store, tfs, 2, 90.0, NOW + 200)
+
+
+def test_warm_up_publishes_a_sync_frame_when_it_starts_and_ends(
+    store: RedisStore, settings: Settings
+) -> None:
+    sync.queue(store, ["NVDA"], "watch", NOW)
+    _warm(store, settings, Source(), "NVDA")
+    frames = [
+        json.loads(f["data"])
+        for _, f in store.stream_range(keys.UPDATES)
+        if f["type"] == "sync" and f["symbol"] == "NVDA"
+    ]
+    assert [f["state"] for f in frames] == ["queued", "warming", "live"]
+    assert frames[1]["bars_total"] > 0
+    assert frames[-1]["progress"] == 1.0
