@@ -227,3 +227,17 @@ def test_warm_up_publishes_a_sync_frame_when_it_starts_and_ends(
     assert [f["state"] for f in frames] == ["queued", "warming", "live"]
     assert frames[1]["bars_total"] > 0
     assert frames[-1]["progress"] == 1.0
+
+
+def test_a_failed_symbol_keeps_its_error_until_its_retry_is_due(
+    store: RedisStore, settings: Settings
+) -> None:
+    tfs = (Timeframe.M1,)
+    watchlist.add(store, [("ZZZZ", "mock")])
+    assert sync.due_warmups(store, tfs, 2, 90.0, NOW) == [("ZZZZ", "mock")]
+    _warm(store, settings, Source(unknown=("ZZZZ",)), "ZZZZ")
+    store.client.delete(keys.SYNC_CHECKED)  # the next dispatch runs a gap check
+    assert sync.due_warmups(store, tfs, 2, 90.0, NOW + 20) == []
+    assert sync.status(store, "ZZZZ").state is sync.SyncState.FAILED
+    retry = NOW + sync.FAILED_RETRY_SECONDS + 1
+    assert sync.due_warmups(store, tfs, 2, 90.0, retry) == [("ZZZZ", "mock")]

@@ -160,7 +160,11 @@ def due_warmups(
     with translate_errors():
         check = store.client.set(keys.SYNC_CHECKED, repr(now), nx=True, ex=GAP_CHECK_SECONDS)
     if check:
-        queue(store, lagging(store, sorted(set(watch) - set(new)), timeframes, now), "gap", now)
+        with translate_errors():
+            busy = {*store.client.zrange(keys.SYNC_PENDING, 0, -1)}
+            busy |= {*store.client.zrange(keys.SYNC_ACTIVE, 0, -1)}
+        candidates = sorted(set(watch) - set(new) - busy)
+        queue(store, lagging(store, candidates, timeframes, now), "gap", now)
     return [(s, watch[s]) for s in _claim(store, concurrency, stale_after, now) if s in watch]
 
 

@@ -25,7 +25,7 @@ from wagehood.errors import DataError, ProviderError, ProviderUnavailableError, 
 from wagehood.indicators.registry import IndicatorSet
 from wagehood.providers.base import BarSource
 from wagehood.service import fetch, signals, sync
-from wagehood.service.pipeline import BarRef, PipelineContext, apply_bars
+from wagehood.service.pipeline import PipelineContext, apply_bars
 from wagehood.storage import keys
 from wagehood.types import Bar, Timeframe
 
@@ -81,8 +81,6 @@ def warm(
         return sync.fail(ctx.store, symbol, error, clock(), temporary=True)
     except DataError as error:
         return sync.fail(ctx.store, symbol, error, clock(), temporary=False)
-    if loader.refs:
-        signals.evaluate_strategies(ctx, loader.refs)
     logger.info("%s: %s applied %d historical bars", symbol, started.reason, loader.applied)
     return sync.status(ctx.store, symbol)
 
@@ -102,7 +100,6 @@ class _Loader:
         self.ctx, self.source, self.breaker = ctx, source, breaker
         self.symbol, self.count, self.clock = symbol, count, clock
         self.applied = 0
-        self.refs: list[BarRef] = []
 
     def load(self, tf: Timeframe, start: int, end: int, *, widen: bool = False) -> None:
         """Fetch and apply the bars of ``[start, end)`` (wider if sparse and ``widen``)."""
@@ -113,9 +110,13 @@ class _Loader:
             if len(bars) >= self.count:
                 break
             bars = self._fetch(tf, end - factor * (end - start), end)
-        for index in range(0, len(bars[-self.count :]), CHUNK_SIZE):
-            chunk = bars[-self.count :][index : index + CHUNK_SIZE]
-            self.refs += apply_bars(self.ctx, self.symbol, tf, chunk, historical=True)
+        kept = bars[-self.count :]
+        for index in range(0, len(kept), CHUNK_SIZE):
+            chunk = kept[index : index + CHUNK_SIZE]
+            refs = apply_bars(self.ctx, self.symbol, tf, chunk, historical=True)
+            # Strategies evaluate each chunk as it lands (catching up on any earlier one
+            # a killed run left behind), so no step of the job runs long without a heartbeat.
+            signals.evaluate_strategies(self.ctx, refs or [[self.symbol, tf.value, None]])
             self.applied += len(chunk)
             sync.heartbeat(self.ctx.store, self.symbol, self.applied, self.clock())
 
