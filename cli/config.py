@@ -52,7 +52,16 @@ def watchlist() -> None:
 def _print_watchlist(body: Any, fmt: str | None) -> None:
     entries = section(body, "watchlist")
     entries = section(entries, "symbols") if isinstance(entries, dict) else entries
-    emit(body, [e if isinstance(e, dict) else {"symbol": e} for e in entries], fmt)
+    rows = [e if isinstance(e, dict) else {"symbol": e} for e in entries]
+    emit(body, [r | {"sync": _sync_text(r["sync"])} if "sync" in r else r for r in rows], fmt)
+
+
+def _sync_text(status: dict[str, Any]) -> str:
+    # One cell for tables and CSV: "live", "warming 42%", "failed: NVDA: unknown symbol".
+    state = str(status.get("state"))
+    if state in {"warming", "queued"}:
+        return f"{state} {round(100 * float(status.get('progress') or 0))}%"
+    return f"{state}: {status['error']}" if status.get("error") else state
 
 
 @watchlist.command("list")
