@@ -8,6 +8,7 @@ are warm is measured, with the live p99 over the same period.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -33,6 +34,10 @@ def _wait_warm(store: RedisStore, symbols: list[str], timeout: float) -> float:
     return time.monotonic() - started
 
 
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def _p99(store: RedisStore) -> float | None:
     return stats.latency_percentiles(store)["p99"]
 
@@ -40,6 +45,7 @@ def _p99(store: RedisStore) -> float | None:
 def run(quick: bool) -> dict[str, Any]:
     """Add 1, 10 (and 100) symbols to a live deployment; time their warm-up."""
     sizes = (1, 10) if quick else (1, 10, 100)
+    load = _load()  # the machine may be shared: say how busy it was
     live = [f"LIVE{i}" for i in range(LIVE)]
     rows = []
     with cluster({"WATCHLIST_SYMBOLS": ",".join(live), "WARMUP_BARS": "500"}) as c:
@@ -66,7 +72,8 @@ def run(quick: bool) -> dict[str, Any]:
             "WARMUP_BARS": 500,
             "timeframes": "1m, 5m, 1h",
             "worker": "the Procfile's (2 processes, queues celery + warmup)",
-            "WARMUP_CONCURRENCY": 2,
+            "WARMUP_CONCURRENCY": 1,
+            "load average at start": load,
         },
         "columns": [
             "added",

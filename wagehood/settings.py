@@ -175,7 +175,7 @@ class Settings:
         ),
     )
     warmup_concurrency: int = field(
-        default=2,
+        default=1,
         metadata=_env(
             "WARMUP_CONCURRENCY",
             _positive_int,
