@@ -2,12 +2,15 @@
 
 A symbol added while others tick live is warm within seconds; its history and the live bars
 after it are contiguous, once each, equal to an offline replay; historical bars deliver no
-webhook; a worker SIGKILLed mid-warm-up leaves nothing lost or doubled.
+webhook; a worker SIGKILLed mid-warm-up leaves nothing lost or doubled. The gap fill after
+a real downtime needs over a minute of it, so it runs with ``make test-long``; the short
+versions are in tests/service/test_warmup.py.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
 from wagehood.types import Timeframe
 
+LONG = bool(os.environ.get("WAGEHOOD_LONG"))
 WARM_ENV = {"WARMUP_BARS": "300", "BROKER_VISIBILITY_TIMEOUT": "8"}
 
 
@@ -150,6 +154,7 @@ def test_worker_sigkilled_mid_warm_up_leaves_nothing_lost_or_doubled(
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not LONG, reason="over a minute of real downtime: make test-long")
 def test_fill_after_worker_and_beat_were_stopped_keeps_bars_contiguous(
     start_worker, beat, store: RedisStore, settings: Settings
 ) -> None:
