@@ -93,6 +93,9 @@ class ValidationReportSchema(Schema):
     valid = fields.Boolean()
     version = fields.Integer()
     errors = fields.List(fields.Dict())
+    notes = fields.List(
+        fields.String(), metadata={"description": "How providers poll within their request budgets"}
+    )
 
 
 def _watchlist() -> dict[str, Any]:

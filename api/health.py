@@ -1,4 +1,4 @@
-"""Health checks: Redis, broker, workers (Celery ping), beat, data freshness, breakers.
+"""Health checks: Redis, broker, workers, beat, data freshness, breakers, request budgets.
 
 Each check answers ``{"status": "ok"|"degraded"|"down", ...}`` and never raises: a check that
 cannot reach what it checks reports that instead. Overall ``down`` means the API cannot report
@@ -20,7 +20,7 @@ from celery import Celery
 from wagehood import __version__
 from wagehood.errors import TemporaryError, WagehoodError
 from wagehood.service import alerts as system_alerts
-from wagehood.service import monitoring, watchlist
+from wagehood.service import budgets, monitoring, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.breaker import breaker_state
@@ -130,6 +130,7 @@ def health(store: RedisStore, settings: Settings, app: Celery, detailed: bool) -
             "beat": guarded(lambda: beat_check(store, settings)),
             "data": guarded(lambda: freshness_check(store, settings)),
             "breakers": guarded(lambda: breakers_check(store)),
+            "budgets": guarded(lambda: budgets.status(store, settings, watchlist.entries(store))),
         }
     overall = overall_status(components)
     if not detailed:

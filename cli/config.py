@@ -283,6 +283,7 @@ def summary(client: ApiClient, output_format: str | None) -> None:
 def validate(client: ApiClient, output_format: str | None) -> None:
     """Re-validate the stored configuration; exit 6 when it is invalid."""
     body = client.get(f"{BASE}/validate")
-    emit(body, body.get("errors") or [{"valid": body.get("valid")}], output_format)
+    notes = [{"note": note} for note in body.get("notes", [])]
+    emit(body, (body.get("errors") or [{"valid": body.get("valid")}]) + notes, output_format)
     if not body.get("valid", False):
         raise CliError("the stored configuration is invalid", EXIT_BAD_DATA)

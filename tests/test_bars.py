@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wagehood.bars import BarAggregator
+from wagehood.bars import BarAggregator, resample
 from wagehood.types import Bar, Quote, Timeframe
 
 T0 = 1_717_200_000  # 2024-06-01T00:00:00Z
@@ -85,3 +85,22 @@ def test_state_round_trip_continues_identically(
     got += [second.on_quote(x) for x in quotes[cut:]]
     assert got == expected
     assert second.to_state() == whole.to_state()
+
+
+def test_resample_merges_rows_of_one_bar_and_passes_bars_at_the_timeframe() -> None:
+    rows = [
+        (3600, 10.0, 12.0, 9.0, 11.0, 5.0),
+        (5400, 11.0, 15.0, 10.5, 14.0, 7.0),  # same 1h bar, later
+        (7200, 14.0, 14.5, 13.0, 13.5, 1.0),
+    ]
+
+    bars = resample("X", Timeframe.H1, rows)
+
+    assert bars == [
+        Bar("X", Timeframe.H1, 3600, 10.0, 15.0, 9.0, 14.0, 12.0),
+        Bar("X", Timeframe.H1, 7200, 14.0, 14.5, 13.0, 13.5, 1.0),
+    ]
+    assert resample("X", Timeframe.H4, rows) == [
+        Bar("X", Timeframe.H4, 0, 10.0, 15.0, 9.0, 13.5, 13.0)
+    ]
+    assert resample("X", Timeframe.H1, []) == []

@@ -80,3 +80,15 @@ class ProviderUnavailableError(TemporaryError):
     """A data provider could not be reached or asked us to slow down."""
 
     kind = "provider_unavailable"
+
+
+class RateLimitedError(ProviderUnavailableError):
+    """A data provider answered 429: slow down for ``retry_after`` seconds."""
+
+    kind = "provider_rate_limited"
+
+
+class BudgetExceededError(ProviderUnavailableError):
+    """Our own request budget for a provider is used up; retry after ``retry_after`` seconds."""
+
+    kind = "provider_budget_exceeded"

@@ -225,9 +225,25 @@ class Settings:
     alpaca_feed: str = field(
         default="iex", metadata=_env("ALPACA_FEED", _choice("iex", "sip"), "Alpaca data feed")
     )
+    alpaca_requests_per_minute: int = field(
+        default=200,
+        metadata=_env(
+            "ALPACA_REQUESTS_PER_MINUTE",
+            _positive_int,
+            "Alpaca requests a minute, polling and history together (free plan: 200)",
+        ),
+    )
     yahoo_base_url: str = field(
         default="https://query1.finance.yahoo.com",
         metadata=_env("YAHOO_BASE_URL", _text, "Yahoo Finance chart API base URL"),
+    )
+    yahoo_requests_per_minute: int = field(
+        default=60,
+        metadata=_env(
+            "YAHOO_REQUESTS_PER_MINUTE",
+            _positive_int,
+            "Yahoo requests a minute, polling and history together (Yahoo publishes no limit)",
+        ),
     )
     provider_timeout: float = field(
         default=5.0,

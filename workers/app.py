@@ -14,6 +14,7 @@ from celery.signals import worker_process_init
 
 from wagehood.providers.base import Provider
 from wagehood.providers.registry import build_provider
+from wagehood.service import budgets
 from wagehood.service.config import RuntimeConfig, config_version, load_config
 from wagehood.service.pipeline import PipelineContext
 from wagehood.settings import Settings
@@ -48,8 +49,8 @@ def breaker(name: str) -> pybreaker.CircuitBreaker:
 
 @cache
 def provider(name: str) -> Provider:
-    """Return this process's instance of provider ``name``."""
-    return build_provider(name, settings())
+    """Return this process's instance of provider ``name``, drawing on its shared budget."""
+    return build_provider(name, settings(), budgets.provider_budget(store(), settings(), name))
 
 
 class _ConfigCache:

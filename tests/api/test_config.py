@@ -118,6 +118,7 @@ def test_summary_and_validate(client: FlaskClient, keys: Keys) -> None:
         "valid": True,
         "errors": [],
         "version": 0,
+        "notes": [],
     }
 
 
@@ -142,3 +143,31 @@ def test_watchlist_latest_and_stats_show_each_symbols_warm_up(
     stats = client.get("/api/v1/realtime/monitor/stats", headers=keys.header()).get_json()
     assert stats["warmup"]["counts"]["failed"] == 1
     assert stats["warmup"]["symbols"]["NVDA"]["error"] == "NVDA: unknown symbol"
+
+
+def test_validate_says_how_a_budget_slows_polling(client: FlaskClient, keys: Keys) -> None:
+    symbols = [
+        {"symbol": s, "data_provider": "yahoo"} for s in ("SPY", "QQQ", "IWM", "AAPL", "TSLA")
+    ]
+    client.put(f"{BASE}/watchlist", json={"symbols": symbols}, headers=keys.header("write"))
+
+    report = client.get(f"{BASE}/validate", headers=keys.header()).get_json()
+
+    assert report["valid"] is True
+    assert report["notes"] == [
+        "yahoo: 5 symbols at 1 s need 300 req/min, budget 60: each symbol every 5 s"
+    ]
+
+
+def test_health_says_how_a_budget_slows_polling(client: FlaskClient, keys: Keys) -> None:
+    symbols = [{"symbol": s, "data_provider": "yahoo"} for s in ("SPY", "QQQ")]
+    client.put(f"{BASE}/watchlist", json={"symbols": symbols}, headers=keys.header("write"))
+
+    health = client.get("/api/v1/realtime/monitor/health").get_json()
+
+    budgets = health["components"]["budgets"]
+    assert budgets["status"] == "degraded"
+    assert budgets["providers"]["yahoo"]["note"] == (
+        "yahoo: 2 symbols at 1 s need 120 req/min, budget 60: each symbol every 2 s"
+    )
+    assert budgets["providers"]["yahoo"]["skipped_polls"] == 0

@@ -9,7 +9,7 @@ import pytest
 
 from wagehood.bars import BarAggregator
 from wagehood.providers.base import BarSource, Provider
-from wagehood.providers.mock import HORIZON, REFERENCE_TIME, MockProvider, symbol_model
+from wagehood.providers.mock import HORIZON, MAX_BARS, REFERENCE_TIME, MockProvider, symbol_model
 from wagehood.types import Bar, Timeframe
 
 NOW = REFERENCE_TIME + 300 * 86400 + 5 * 3600 + 17.4  # late October 2024, mid-minute
@@ -169,3 +169,12 @@ def test_cost_of_history_is_measured() -> None:
     assert all(len(many.bars[s]) == 20 for s in symbols)
     assert one_symbol < 3.0  # generous: shared machine; measured ~0.2 s unloaded
     assert thousand < 30.0
+
+
+def test_a_huge_range_returns_the_newest_max_bars() -> None:
+    end = Timeframe.M1.floor(NOW)
+
+    bars = MockProvider(42).get_bars(["AAPL"], Timeframe.M1, 0, end).bars["AAPL"]
+
+    assert len(bars) == MAX_BARS
+    assert bars[-1].time == end - 60

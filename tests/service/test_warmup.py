@@ -11,7 +11,7 @@ import pybreaker
 import pytest
 
 from tests.factories import START, context, offline, stored_snapshots
-from wagehood.errors import ProviderUnavailableError
+from wagehood.errors import BudgetExceededError, ProviderUnavailableError
 from wagehood.service import pipeline, sync, warmup, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
@@ -241,3 +241,20 @@ def test_a_failed_symbol_keeps_its_error_until_its_retry_is_due(
     assert sync.status(store, "ZZZZ").state is sync.SyncState.FAILED
     retry = NOW + sync.FAILED_RETRY_SECONDS + 1
     assert sync.due_warmups(store, tfs, 2, 90.0, retry) == [("ZZZZ", "mock")]
+
+
+def test_a_used_up_request_budget_only_waits_and_never_fails_the_symbol(
+    store: RedisStore, settings: Settings
+) -> None:
+    @dataclass
+    class Busy(Source):
+        def get_bars(
+            self, symbols: Sequence[str], timeframe: Timeframe, start: int, end: int
+        ) -> Result:
+            raise BudgetExceededError("tiny: request budget used up", retry_after=7)
+
+    sync.queue(store, ["NVDA"], "watch", NOW)
+    for _ in range(sync.MAX_ATTEMPTS + 2):
+        status = _warm(store, settings, Busy(), "NVDA")
+        assert status.state is sync.SyncState.RETRYING
+    assert status.retry_at == pytest.approx(NOW + 7)

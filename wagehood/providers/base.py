@@ -15,7 +15,9 @@ abort the other symbols.
 
 ``get_bars(symbols, timeframe, start, end)`` returns every closed bar of each symbol with
 ``start <= bar.time < end`` (bar open times, epoch seconds), ascending by time. The caller
-passes ``end <= timeframe.floor(now)``, so every bar asked for has closed. Adapters paginate
+passes ``end <= timeframe.floor(now)``, so every bar asked for has closed; ``now`` is the
+provider's clock, i.e. the time of its latest quote (the csv provider's is its replay's
+data time, not the wall clock). Adapters paginate
 internally (bounded loops), raise the same error classes as ``get_quotes``, and report
 unknown symbols in ``HistoryResult.failed``. A symbol with no bars in the range (a closed
 market) is in neither: its sequence is empty.
@@ -74,7 +76,9 @@ class BarSource(Protocol):
         """Return every closed bar with ``start <= bar.time < end`` of each symbol.
 
         Raises:
-            ProviderUnavailableError: network error, timeout, 5xx or 429; retry later.
+            ProviderUnavailableError: network error, timeout, 5xx or 429 (``RateLimitedError``),
+                or the shared request budget has no permit soon (``BudgetExceededError``);
+                retry after ``retry_after``.
             ProviderError: a permanent problem (bad credentials, unreadable response).
         """
         ...
@@ -83,3 +87,15 @@ class BarSource(Protocol):
 @runtime_checkable
 class Provider(QuoteSource, BarSource, Protocol):
     """A data provider: latest quotes and closed historical bars."""
+
+
+class RequestPermits(Protocol):
+    """A shared request budget an HTTP provider draws on (``wagehood.storage.budget``)."""
+
+    def acquire(self) -> None:
+        """Wait for one request permit; raise ``BudgetExceededError`` if none comes soon."""
+        ...
+
+    def pause(self, seconds: float | None) -> float:
+        """The vendor answered 429: allow no request for ``seconds``."""
+        ...

@@ -1,8 +1,8 @@
 """Helpers shared by the HTTP providers: send a GET and classify what went wrong.
 
 The classification is the one ``base.py`` documents: transport errors, timeouts, 5xx and 429
-raise ``ProviderUnavailableError`` (429 with ``retry_after`` from Retry-After, seconds or an
-HTTP-date); 401/403 raise ``ProviderError("<provider>: credentials rejected (401)")``; other
+raise ``ProviderUnavailableError`` (429 as its subclass ``RateLimitedError`` with
+``retry_after`` from Retry-After, seconds or an HTTP-date); 401/403 raise ``ProviderError("<provider>: credentials rejected (401)")``; other
 4xx raise ``ProviderError`` quoting the vendor's message. Messages are one line and never
 contain request headers, so API secrets cannot leak through them.
 
@@ -21,10 +21,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from wagehood import __version__
-from wagehood.errors import ProviderError, ProviderUnavailableError
+from wagehood.errors import ProviderError, ProviderUnavailableError, RateLimitedError
 
 if TYPE_CHECKING:
     import httpx
+
+    from wagehood.providers.base import RequestPermits
 
 logger = logging.getLogger(__name__)
 
@@ -45,18 +47,30 @@ def get(
     url: str,
     params: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
+    *,
+    budget: RequestPermits | None = None,
+    acquire: bool = False,
 ) -> httpx.Response:
-    """Send a GET; raise ``ProviderUnavailableError`` on a network error or timeout."""
+    """Send a GET; raise ``ProviderUnavailableError`` on a network error or timeout.
+
+    With a ``budget``: take a permit first when ``acquire`` (history; the dispatcher takes
+    the live polls' permits itself), and pause the budget when the vendor answers 429.
+    """
     import httpx  # noqa: PLC0415 - lazily, see the module docstring
 
+    if budget is not None and acquire:
+        budget.acquire()
     try:
-        return client.get(url, params=params, headers=headers)
+        response = client.get(url, params=params, headers=headers)
     except httpx.TimeoutException as error:
         raise ProviderUnavailableError(f"{provider}: request timed out ({_kind(error)})") from error
     except httpx.TransportError as error:
         raise ProviderUnavailableError(
             f"{provider}: cannot reach the server: {one_line(str(error))}"
         ) from error
+    if budget is not None and response.status_code == 429:
+        budget.pause(parse_retry_after(response.headers.get("Retry-After")))
+    return response
 
 
 def raise_for_status(provider: str, response: httpx.Response) -> None:
@@ -69,7 +83,7 @@ def raise_for_status(provider: str, response: httpx.Response) -> None:
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         wait = "" if retry_after is None else f", retry after {retry_after:g} s"
-        raise ProviderUnavailableError(f"{provider}: rate limited (429){wait}", retry_after)
+        raise RateLimitedError(f"{provider}: rate limited (429){wait}", retry_after)
     if status >= 500:
         raise ProviderUnavailableError(f"{provider}: server error ({status})")
     raise ProviderError(f"{provider}: request rejected ({status}): {vendor_message(response)}")

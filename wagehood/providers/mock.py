@@ -54,6 +54,7 @@ HORIZON = 1 << LEVELS
 SECONDS_PER_YEAR = 365.25 * 86400
 BLOCK = 4  # tree levels served by one 64-byte blake2b digest (15 normals + 1 spare)
 VOLUME_SIGMA = 0.8  # dispersion of the per-second lognormal volume
+MAX_BARS = 50_000  # bars of one symbol one call may return: the newest
 BAR_SAMPLES = 8  # a historical bar samples at least this many grid points (module docstring)
 
 _TWO_PI = 2.0 * math.pi
@@ -77,7 +78,7 @@ class SymbolModel:
 
 
 class MockProvider:
-    """Deterministic simulated quotes for any valid symbol (see the module docstring)."""
+    """Deterministic simulated quotes and bars for any valid symbol (see the module docstring)."""
 
     name: ClassVar[str] = "mock"
     max_batch: ClassVar[int] = 1000
@@ -122,7 +123,8 @@ class MockProvider:
     ) -> HistoryResult:
         """Return the closed bars with ``start <= time < end`` drawn from each symbol's path.
 
-        Bars outside the simulated years are left out (no data there).
+        Bars outside the simulated years are left out (no data there), and so are all but
+        the newest ``MAX_BARS`` of a longer range (the simulated vendor's reach).
         """
         bars: dict[str, list[Bar]] = {}
         failed: dict[str, str] = {}
@@ -283,8 +285,9 @@ def _volume(model: SymbolModel, offset: int) -> float:
 def _bars(model: SymbolModel, timeframe: Timeframe, start: int, end: int) -> list[Bar]:
     # The bars of one symbol (module docstring): sample every bar, walk the tree once.
     length = timeframe.seconds
-    first = max(-(-start // length) * length, REFERENCE_TIME - HORIZON)
     last = min(end, REFERENCE_TIME + HORIZON - length + 1)
+    first = max(-(-start // length) * length, REFERENCE_TIME - HORIZON)
+    first = max(first, -(-last // length) * length - MAX_BARS * length)
     step = 1 << max(0, (length // BAR_SAMPLES).bit_length() - 1)
     samples = [
         _bar_samples(time - REFERENCE_TIME, length, step) for time in range(first, last, length)
@@ -293,17 +296,18 @@ def _bars(model: SymbolModel, timeframe: Timeframe, start: int, end: int) -> lis
     scale, volatility, exp = model.start_price, model.volatility, math.exp
     bars = []
     for time, points in zip(range(first, last, length), samples, strict=True):
-        prices = [round(scale * exp(volatility * path[offset]), 4) for offset in points]
+        walk = [path[offset] for offset in points]  # the price rises with W: 4 prices suffice
+        high, low = max(walk), min(walk)
         bars.append(
             Bar(
-                symbol=model.symbol,
-                timeframe=timeframe,
-                time=time,
-                open=prices[0],
-                high=max(prices),
-                low=min(prices),
-                close=prices[-1],
-                volume=_bar_volume(model, time - REFERENCE_TIME, length),
+                model.symbol,
+                timeframe,
+                time,
+                round(scale * exp(volatility * walk[0]), 4),
+                round(scale * exp(volatility * high), 4),
+                round(scale * exp(volatility * low), 4),
+                round(scale * exp(volatility * walk[-1]), 4),
+                _bar_volume(model, time - REFERENCE_TIME, length),
             )
         )
     return bars

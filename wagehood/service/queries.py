@@ -16,6 +16,7 @@ from wagehood.engine import merge_specs
 from wagehood.errors import NotFoundError, ValidationError
 from wagehood.indicators.registry import DEFAULT_INDICATORS, IndicatorSet
 from wagehood.service import watchlist
+from wagehood.service.budgets import demands
 from wagehood.service.config import (
     default_system,
     load_config,
@@ -218,7 +219,11 @@ def config_summary(store: RedisStore, settings: Settings) -> dict[str, Any]:
 
 
 def config_validation(store: RedisStore, settings: Settings) -> dict[str, Any]:
-    """Re-validate the stored configuration; return ``{"valid", "errors", "version"}``."""
+    """Re-validate the stored configuration; return ``{"valid", "errors", "version", "notes"}``.
+
+    ``notes`` say how each budgeted provider polls the watchlist, e.g. ``yahoo: 5 symbols at
+    1 s need 300 req/min, budget 60: each symbol every 5 s``.
+    """
     config = load_config(store, settings)
     errors: list[dict[str, Any]] = []
     checks: list[tuple[str, Callable[[], object]]] = [
@@ -232,4 +237,5 @@ def config_validation(store: RedisStore, settings: Settings) -> dict[str, Any]:
             check()
         except ValidationError as error:
             errors.append({"section": section, "field": error.field, "message": str(error)})
-    return {"valid": not errors, "errors": errors, "version": config.version}
+    notes = [demand.describe() for demand in demands(watchlist.entries(store), settings)]
+    return {"valid": not errors, "errors": errors, "version": config.version, "notes": notes}

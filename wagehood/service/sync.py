@@ -19,7 +19,7 @@ that loaded the hash before the change can commit across it. See docs/architectu
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import partial
 from typing import Any
@@ -329,17 +329,26 @@ def go_live(
 
 
 def fail(
-    store: RedisStore, symbol: str, error: BaseException, now: float, *, temporary: bool
+    store: RedisStore,
+    symbol: str,
+    error: BaseException,
+    now: float,
+    *,
+    temporary: bool,
+    counts: bool = True,
 ) -> SyncStatus:
     """Record a failed warm-up and when it is tried again; let other symbols go on.
 
     A temporary failure (provider down, circuit open) is retried with exponential backoff,
     holding the symbol's live bars, up to ``MAX_ATTEMPTS``; after that, or at once for a
     permanent one (unknown symbol), the symbol is ``failed``: its live bars flow again and
-    the warm-up is tried again after ``FAILED_RETRY_SECONDS``.
+    the warm-up is tried again after ``FAILED_RETRY_SECONDS``. A failure that does not
+    ``count`` (the shared request budget has no permit yet) only waits.
     """
     current = status(store, symbol)
-    retrying = temporary and current.attempts < MAX_ATTEMPTS
+    if not counts:
+        current = replace(current, attempts=max(0, current.attempts - 1))
+    retrying = temporary and (current.attempts < MAX_ATTEMPTS or not counts)
     if retrying:
         hint = getattr(error, "retry_after", None) or 0.0
         delay = max(float(hint), min(MAX_BACKOFF, 2.0**current.attempts))

@@ -21,7 +21,13 @@ from typing import Any
 import pybreaker
 
 from wagehood.engine import merge_specs
-from wagehood.errors import DataError, ProviderError, ProviderUnavailableError, TemporaryError
+from wagehood.errors import (
+    BudgetExceededError,
+    DataError,
+    ProviderError,
+    ProviderUnavailableError,
+    TemporaryError,
+)
 from wagehood.indicators.registry import IndicatorSet
 from wagehood.providers.base import BarSource
 from wagehood.service import fetch, signals, sync
@@ -77,6 +83,8 @@ def warm(
             symbol, sync.SyncState.LIVE, started.reason, loader.applied, total, 0, "", now
         )
         loader.catch_up(ends, done)
+    except BudgetExceededError as error:  # other requests used the budget: wait, don't count
+        return sync.fail(ctx.store, symbol, error, clock(), temporary=True, counts=False)
     except ProviderUnavailableError as error:
         return sync.fail(ctx.store, symbol, error, clock(), temporary=True)
     except DataError as error:

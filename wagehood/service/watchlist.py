@@ -141,18 +141,25 @@ def batches(
 
 
 def plan_batches(store: RedisStore, settings: Settings, tick: float) -> list[tuple[str, list[str]]]:
-    """Return this tick's fetch batches and record beat's heartbeat."""
+    """Return this tick's fetch batches and record beat's heartbeat.
+
+    Providers with a request budget are polled within it (``wagehood.service.budgets``).
+    """
     from wagehood.providers.registry import max_batch_sizes  # noqa: PLC0415 - providers are optional here
+    from wagehood.service.budgets import budgeted_batches, within_budget  # noqa: PLC0415 - they import this module
 
     seed(store, settings)
     with translate_errors():
         store.client.set(keys.BEAT_HEARTBEAT, repr(tick))
+    polled = within_budget(store, settings, entries(store), tick)
+    whole = budgeted_batches(settings)  # a batch is one budgeted request: never split it
+    size, sizes = settings.batch_calculation_size, max_batch_sizes()
     return batches(
-        entries(store),
-        settings.batch_calculation_size,
-        max_batch_sizes(),
+        [e for e in polled if e.data_provider not in whole],
+        size,
+        sizes,
         spread=settings.calculation_workers,
-    )
+    ) + batches([e for e in polled if e.data_provider in whole], size, sizes)
 
 
 def _encode(entry: WatchEntry) -> str:

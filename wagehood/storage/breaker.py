@@ -7,6 +7,7 @@ import logging
 import pybreaker
 import redis
 
+from wagehood.errors import BudgetExceededError
 from wagehood.storage import keys
 
 logger = logging.getLogger(__name__)
@@ -19,7 +20,8 @@ def provider_breaker(client: redis.Redis, provider: str) -> pybreaker.CircuitBre
     """Return the circuit breaker of ``provider``, backed by ``client`` (bytes responses).
 
     It opens after ``FAIL_MAX`` consecutive temporary failures and lets one trial call through
-    after ``RESET_TIMEOUT`` seconds.
+    after ``RESET_TIMEOUT`` seconds. Our own request budget running out is not the
+    provider failing: it does not count.
     """
     storage = pybreaker.CircuitRedisStorage(
         pybreaker.STATE_CLOSED, client, namespace=f"{keys.BREAKER_PREFIX}:{provider}"
@@ -28,6 +30,7 @@ def provider_breaker(client: redis.Redis, provider: str) -> pybreaker.CircuitBre
         fail_max=FAIL_MAX,
         reset_timeout=RESET_TIMEOUT,
         state_storage=storage,
+        exclude=[BudgetExceededError],
         name=provider,
     )
 

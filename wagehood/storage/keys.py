@@ -25,6 +25,7 @@ STATS = f"{PREFIX}:stats"  # hash of counters (bars, ticks, errors, ...)
 LATENCY = f"{PREFIX}:stats:latency"  # capped list of tick-to-state latencies (ms)
 ALERTS = f"{PREFIX}:alerts"  # hash: alert id -> JSON
 BREAKER_PREFIX = f"{PREFIX}:breaker"  # pybreaker storage namespace, per provider
+BUDGET_PREFIX = f"{PREFIX}:budget"  # per provider: ":log" zset of request times, ":state" hash
 ALERTS_HISTORY = f"{PREFIX}:alerts:history"  # stream of alerts raised and cleared
 ALERTS_LOCK = f"{PREFIX}:alerts:lock"  # short lock: one alert evaluation at a time
 WORKERS = f"{PREFIX}:workers"  # hash: worker node name -> epoch seconds of its heartbeat
