@@ -109,10 +109,18 @@ def evaluate_strategies(refs: list[list[Any]]) -> int:
 
 
 @app.task(name="wagehood.warm_symbol", base=WagehoodTask, **RETRYING)
-def warm_symbol(symbol: str, provider_name: str) -> str:
-    """Load and apply a symbol's missing history (warm-up or gap fill); return its state."""
+def warm_symbol(symbol: str, provider_name: str, resume: bool = False) -> str:
+    """Load and apply a symbol's missing history (warm-up or gap fill); return its state.
+
+    A long warm-up runs as a series of short tasks, so live ticks get a process in between.
+    """
     source, bars = provider(provider_name), settings().warmup_bars
-    status = warmup.warm(context(), source, breaker(provider_name), symbol, warmup_bars=bars)
+    status = warmup.warm(
+        context(), source, breaker(provider_name), symbol, warmup_bars=bars, resume=resume
+    )
+    if status is None:
+        warm_symbol.delay(symbol, provider_name, True)
+        return "warming"
     return status.state.value
 
 

@@ -79,9 +79,17 @@ def _breaker() -> pybreaker.CircuitBreaker:
 def _warm(
     store: RedisStore, settings: Settings, source: Source, symbol: str, now: float = NOW
 ) -> sync.SyncStatus:
-    return warmup.warm(
-        context(store, settings), source, _breaker(), symbol, warmup_bars=BARS, clock=lambda: now
+    status = warmup.warm(
+        context(store, settings),
+        source,
+        _breaker(),
+        symbol,
+        warmup_bars=BARS,
+        clock=lambda: now,
+        slice_seconds=1e9,
     )
+    assert status is not None
+    return status
 
 
 def test_warm_up_loads_the_last_bars_of_every_timeframe_and_equals_a_replay(
@@ -137,7 +145,15 @@ def test_warm_up_fetches_the_bar_that_closed_before_going_live(
     boundary = Timeframe.M1.floor(NOW) + 60
     pipeline.process_quotes(ctx, [Quote("NVDA", float(boundary + 2), 100.0, 1.0)])
     clock = iter([NOW, *([boundary + 3.0] * 50)])
-    warmup.warm(ctx, Source(), _breaker(), "NVDA", warmup_bars=BARS, clock=lambda: next(clock))
+    warmup.warm(
+        ctx,
+        Source(),
+        _breaker(),
+        "NVDA",
+        warmup_bars=BARS,
+        clock=lambda: next(clock),
+        slice_seconds=1e9,
+    )
     stored = stored_snapshots(store, "NVDA", Timeframe.M1)
     assert stored[-1].bar.time == boundary - 60
 
@@ -258,3 +274,25 @@ def test_a_used_up_request_budget_only_waits_and_never_fails_the_symbol(
         status = _warm(store, settings, Busy(), "NVDA")
         assert status.state is sync.SyncState.RETRYING
     assert status.retry_at == pytest.approx(NOW + 7)
+
+
+def test_a_warm_up_in_slices_equals_one_in_a_single_task(
+    store: RedisStore, settings: Settings
+) -> None:
+    ctx = context(store, settings)
+    sync.queue(store, ["NVDA"], "watch", NOW)
+    slices = 0
+    status = None
+    while status is None:
+        slices += 1
+        status = warmup.warm(
+            ctx, Source(), _breaker(), "NVDA", warmup_bars=BARS, clock=lambda: NOW,
+            resume=slices > 1, slice_seconds=0.0,
+        )  # fmt: skip
+    assert slices == len(ctx.config.timeframes)
+    assert status.state is sync.SyncState.LIVE
+    assert status.bars_done == status.bars_total
+    for tf in ctx.config.timeframes:
+        stored = stored_snapshots(store, "NVDA", tf)
+        assert [s.bar for s in stored] == [bar("NVDA", tf, s.bar.time) for s in stored]
+        assert stored == offline(ctx, stored)

@@ -38,6 +38,7 @@ from wagehood.types import Bar, Timeframe
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 500
+SLICE_SECONDS = 0.5  # a task starts no further timeframe after this long
 MAX_CATCHUP = 20
 WIDEN = (1, 4, 16)  # a sparse history (closed markets) is asked again over a wider range
 
@@ -61,9 +62,14 @@ def warm(
     *,
     warmup_bars: int,
     clock: Callable[[], float] = time.time,
-) -> sync.SyncStatus:
+    resume: bool = False,
+    slice_seconds: float = SLICE_SECONDS,
+) -> sync.SyncStatus | None:
     """Load and apply ``symbol``'s missing history on every timeframe; return its status.
 
+    The work is cut into slices: once ``slice_seconds`` have passed, no further timeframe is
+    started and ``None`` is returned, for the caller to continue (``resume=True``) in a new
+    task, so that a worker process running warm-ups still takes live ticks in between.
     A provider failure is recorded in the symbol's status and retried later by the
     dispatcher (``sync.fail``); it never raises, so other symbols' warm-ups go on.
     """
@@ -74,11 +80,21 @@ def warm(
     lasts = _last_bar_times(ctx, symbol, timeframes)
     starts = {tf: _start(tf, lasts[tf], ends[tf], count) for tf in timeframes}
     total = sum((ends[tf] - starts[tf]) // tf.seconds for tf in timeframes)
-    started = sync.begin(ctx.store, symbol, total, now)
+    if resume:
+        started = sync.status(ctx.store, symbol)
+        total = max(started.bars_total, total)
+    else:
+        started = sync.begin(ctx.store, symbol, total, now)
     loader = _Loader(ctx, source, breaker, symbol, count=count, clock=clock)
+    loader.applied = started.bars_done
+    began = time.monotonic()
     try:
-        for tf in timeframes:
+        worked = False
+        for tf in (tf for tf in timeframes if starts[tf] < ends[tf]):
+            if worked and time.monotonic() - began > slice_seconds:
+                return None  # more to do: the caller continues in a new task
             loader.load(tf, starts[tf], ends[tf], widen=lasts[tf] is None)
+            worked = True
         done = sync.SyncStatus(
             symbol, sync.SyncState.LIVE, started.reason, loader.applied, total, 0, "", now
         )
