@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.extensions import state
 from api.schemas import ApiErrorSchema
-from wagehood.service import config, plugins, queries, sizing, watchlist
+from wagehood.service import config, plugins, queries, sizing, sync, watchlist
 from wagehood.types import validate_symbol
 
 blp = Blueprint(
@@ -25,6 +25,7 @@ class WatchEntrySchema(Schema):
     symbol = fields.String()
     data_provider = fields.String()
     added_at = fields.Float()
+    sync = fields.Dict(metadata={"description": "Warm-up / gap-fill state and progress"})
 
 
 class WatchlistSchema(Schema):
@@ -126,7 +127,7 @@ class ValidationReportSchema(Schema):
 
 
 def _watchlist() -> dict[str, Any]:
-    entries = [e.to_dict() for e in watchlist.entries(state().store)]
+    entries = sync.watched(state().store)
     return {"count": len(entries), "symbols": entries}
 
 

@@ -53,6 +53,9 @@ class StatsSchema(Schema):
     dead_letters = fields.Integer()
     watchlist = fields.Integer()
     symbol_age_seconds = fields.Dict()
+    warmup = fields.Dict(
+        metadata={"description": "Symbols per warm-up state; those not live with progress"}
+    )
     workers_alive = fields.List(fields.String())
     beat_age_seconds = fields.Float(allow_none=True)
     dispatch_age_seconds = fields.Float(allow_none=True)

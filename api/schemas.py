@@ -111,6 +111,7 @@ class LatestSchema(Schema):
     updated_at = fields.Float(allow_none=True)
     timeframe = fields.String(allow_none=True)
     bar = fields.Nested(BarSchema, allow_none=True)
+    sync = fields.Dict(metadata={"description": "Warm-up / gap-fill state and progress"})
 
 
 class IndicatorsSchema(Schema):

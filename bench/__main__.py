@@ -24,6 +24,7 @@ from bench import (
     pipeline,
     replay,
     scaling,
+    warmup,
 )
 
 Scenario = Callable[[bool], dict[str, Any]]
@@ -38,6 +39,7 @@ SCENARIOS: dict[str, Scenario] = {
     "footprint": footprint.run,
     "scaling": scaling.run,
     "isolation": isolation.run,
+    "warmup": warmup.run,
 }
 
 # --quick (make bench-quick, under two minutes) runs these unless --only says otherwise.

@@ -5,6 +5,8 @@ Every change goes through the API and takes effect in the running workers withou
 
 from __future__ import annotations
 
+import sys
+import time
 from typing import Any
 
 import click
@@ -50,7 +52,16 @@ def watchlist() -> None:
 def _print_watchlist(body: Any, fmt: str | None) -> None:
     entries = section(body, "watchlist")
     entries = section(entries, "symbols") if isinstance(entries, dict) else entries
-    emit(body, [e if isinstance(e, dict) else {"symbol": e} for e in entries], fmt)
+    rows = [e if isinstance(e, dict) else {"symbol": e} for e in entries]
+    emit(body, [r | {"sync": _sync_text(r["sync"])} if "sync" in r else r for r in rows], fmt)
+
+
+def _sync_text(status: dict[str, Any]) -> str:
+    # One cell for tables and CSV: "live", "warming 42%", "failed: NVDA: unknown symbol".
+    state = str(status.get("state"))
+    if state in {"warming", "queued"}:
+        return f"{state} {round(100 * float(status.get('progress') or 0))}%"
+    return f"{state}: {status['error']}" if status.get("error") else state
 
 
 @watchlist.command("list")
@@ -64,14 +75,23 @@ def watchlist_list(client: ApiClient, output_format: str | None) -> None:
 @watchlist.command("add")
 @click.argument("symbols", nargs=-1, required=True, type=SYMBOL)
 @click.option("--provider", help="Data provider for these symbols [default: the system's].")
+@click.option("--wait", is_flag=True, help="Show the warm-up's progress; return when warm.")
+@click.option("--timeout", type=float, default=300.0, show_default=True, help="Seconds to wait.")
 @format_option
 @pass_client
 def watchlist_add(
-    client: ApiClient, symbols: tuple[str, ...], provider: str | None, output_format: str | None
+    client: ApiClient,
+    symbols: tuple[str, ...],
+    provider: str | None,
+    wait: bool,
+    timeout: float,
+    output_format: str | None,
 ) -> None:
-    """Start watching SYMBOLS."""
+    """Start watching SYMBOLS (their history is loaded first: see --wait)."""
     items = [{"symbol": s, "data_provider": provider} if provider else s for s in symbols]
     body = client.post(f"{BASE}/watchlist/add", {"symbols": items})
+    if wait:
+        body = _wait_warm(client, set(symbols), timeout)
     _print_watchlist(body, output_format)
     _print_warnings(body)
 
@@ -80,6 +100,33 @@ def _print_warnings(body: Any) -> None:
     warnings = body.get("warnings") if isinstance(body, dict) else None
     for warning in warnings or ():
         click.echo(f"warning: {warning}", err=True)
+
+
+def _warm_states(body: Any, symbols: set[str]) -> dict[str, dict[str, Any]]:
+    entries = section(body, "symbols")
+    return {e["symbol"]: e.get("sync") or {} for e in entries if e["symbol"] in symbols}
+
+
+def _wait_warm(client: ApiClient, symbols: set[str], timeout: float) -> Any:
+    # Poll the watchlist until every symbol's warm-up is live or failed; progress on stderr.
+    deadline = time.monotonic() + timeout
+    done = 0
+    with click.progressbar(length=1000, label="warming up", file=sys.stderr) as bar:
+        while True:
+            body = client.get(f"{BASE}/watchlist")
+            states = _warm_states(body, symbols)
+            progress = sum(s.get("progress", 0.0) for s in states.values()) / max(len(symbols), 1)
+            bar.update(int(progress * 1000) - done)
+            done = int(progress * 1000)
+            failed = {k: v for k, v in states.items() if v.get("state") == "failed"}
+            if failed:
+                reasons = "; ".join(f"{k}: {v.get('error')}" for k, v in sorted(failed.items()))
+                raise CliError(f"warm-up failed: {reasons}", EXIT_BAD_DATA)
+            if states and all(s.get("state") == "live" for s in states.values()):
+                return body
+            if time.monotonic() > deadline:
+                raise CliError(f"not warm after {timeout:.0f}s (is a worker running?)")
+            time.sleep(0.25)
 
 
 @watchlist.command("remove")

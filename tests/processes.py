@@ -36,7 +36,7 @@ def celery_worker(
     log: Path,
     concurrency: int = 1,
     pool: str = "prefork",
-    queues: str = "celery,deliveries,exports",
+    queues: str = "celery,warmup,deliveries,exports",
 ) -> Proc:
     """Start ``celery worker`` on the project's app (by default consuming every queue)."""
     options = [

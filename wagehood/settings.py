@@ -17,6 +17,7 @@ from wagehood.errors import ConfigError, WagehoodError
 from wagehood.types import Timeframe, validate_symbol
 
 Parser = Callable[[str], Any]
+MIN_WARMUP_BARS = 300
 
 
 def _env(name: str, parse: Parser, doc: str) -> dict[str, Any]:
@@ -41,6 +42,13 @@ def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise ValueError(f"must be > 0, was {value}")
+    return value
+
+
+def _warmup_bars(text: str) -> int:
+    value = int(text)
+    if value < MIN_WARMUP_BARS:
+        raise ValueError(f"must be >= {MIN_WARMUP_BARS}, was {value}")
     return value
 
 
@@ -199,6 +207,22 @@ class Settings:
     redis_streams_maxlen: int = field(
         default=10000,
         metadata=_env("REDIS_STREAMS_MAXLEN", _positive_int, "Entries kept per history stream"),
+    )
+    warmup_bars: int = field(
+        default=500,
+        metadata=_env(
+            "WARMUP_BARS",
+            _warmup_bars,
+            "Bars of history loaded per timeframe when a symbol is watched (>= 300; capped at REDIS_STREAMS_MAXLEN)",
+        ),
+    )
+    warmup_concurrency: int = field(
+        default=1,
+        metadata=_env(
+            "WARMUP_CONCURRENCY",
+            _positive_int,
+            "Symbols warmed up or gap-filled at once (the rest wait their turn)",
+        ),
     )
     redis_max_memory: str = field(
         default="2gb",

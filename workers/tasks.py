@@ -17,7 +17,17 @@ from celery.utils.log import get_task_logger
 
 from wagehood import logs
 from wagehood.errors import TemporaryError
-from wagehood.service import backfill, budgets, deadletters, fetch, pipeline, signals, stats
+from wagehood.service import (
+    backfill,
+    budgets,
+    deadletters,
+    fetch,
+    pipeline,
+    signals,
+    stats,
+    sync,
+    warmup,
+)
 from workers.app import app, breaker, context, provider, settings, store
 from workers.task_metrics import symbol_context
 
@@ -47,6 +57,12 @@ def dispatch_ticks() -> int:
     """Start one fetch chain per batch of watched symbols; return the number of chains."""
     tick = time.time()
     plan = budgets.plan_batches(store(), settings(), tick)
+    config = settings()
+    stale = config.broker_visibility_timeout + 30.0
+    timeframes = context().config.timeframes
+    due = sync.due_warmups(store(), timeframes, config.warmup_concurrency, stale, tick)
+    for symbol, provider_name in due:
+        warm_symbol.delay(symbol, provider_name)
     expires = 2 * settings().data_update_interval
     for provider_name, symbols in plan:
         chain(
@@ -94,6 +110,22 @@ def evaluate_strategies(refs: list[list[Any]]) -> int:
     if not refs:
         return 0
     return len(signals.evaluate_strategies(context(), refs))
+
+
+@app.task(name="wagehood.warm_symbol", base=WagehoodTask, **RETRYING)
+def warm_symbol(symbol: str, provider_name: str, resume: bool = False) -> str:
+    """Load and apply a symbol's missing history (warm-up or gap fill); return its state.
+
+    A long warm-up runs as a series of short tasks, so live ticks get a process in between.
+    """
+    source, bars = provider(provider_name), settings().warmup_bars
+    status = warmup.warm(
+        context(), source, breaker(provider_name), symbol, warmup_bars=bars, resume=resume
+    )
+    if status is None:
+        warm_symbol.delay(symbol, provider_name, True)
+        return "warming"
+    return status.state.value
 
 
 @app.task(name="wagehood.backfill_chunk", base=WagehoodTask, **RETRYING)

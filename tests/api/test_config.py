@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask.testing import FlaskClient
 
 from tests.api.conftest import Keys
-from wagehood.service import config
+from wagehood.errors import ProviderError
+from wagehood.service import config, sync
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
 
@@ -18,10 +19,11 @@ def test_watchlist_add_one_many_delete_and_replace(client: FlaskClient, keys: Ke
         f"{BASE}/watchlist/add", json={"symbol": "aapl", "data_provider": "yahoo"}, headers=h
     )
     assert one.status_code == 200
-    assert one.get_json()["symbols"][0] | {"added_at": 0} == {
+    assert one.get_json()["symbols"][0] | {"added_at": 0, "sync": {}} == {
         "symbol": "AAPL",
         "data_provider": "yahoo",
         "added_at": 0,
+        "sync": {},
     }
     many = client.post(
         f"{BASE}/watchlist/add",
@@ -119,6 +121,29 @@ def test_summary_and_validate(client: FlaskClient, keys: Keys) -> None:
         "version": 0,
         "notes": [],
     }
+
+
+def test_watchlist_latest_and_stats_show_each_symbols_warm_up(
+    client: FlaskClient, keys: Keys, store: RedisStore, settings: Settings
+) -> None:
+    client.post(f"{BASE}/watchlist/add", json={"symbol": "NVDA"}, headers=keys.header("write"))
+    entry = client.get(f"{BASE}/watchlist", headers=keys.header()).get_json()["symbols"][0]
+    assert entry["sync"]["state"] == "queued"
+    assert entry["sync"]["warm"] is False
+    # The dispatcher queues it (no worker runs here, so it stays queued, then fails).
+    sync.due_warmups(store, config.load_config(store, settings).timeframes, 2, 90.0, 1e9)
+    latest = client.get("/api/v1/realtime/data/latest/NVDA", headers=keys.header()).get_json()
+    assert latest["sync"]["state"] == "queued"
+    assert latest["sync"]["progress"] == 0.0
+    sync.begin(store, "NVDA", 900, 1e9)
+    sync.fail(store, "NVDA", ProviderError("NVDA: unknown symbol"), 1e9 + 1, temporary=False)
+    entry = client.get(f"{BASE}/watchlist", headers=keys.header()).get_json()["symbols"][0]
+    assert entry["sync"]["state"] == "failed"
+    assert entry["sync"]["error"] == "NVDA: unknown symbol"
+    assert entry["sync"]["retry_at"] == 1e9 + 1 + sync.FAILED_RETRY_SECONDS
+    stats = client.get("/api/v1/realtime/monitor/stats", headers=keys.header()).get_json()
+    assert stats["warmup"]["counts"]["failed"] == 1
+    assert stats["warmup"]["symbols"]["NVDA"]["error"] == "NVDA: unknown symbol"
 
 
 def test_validate_says_how_a_budget_slows_polling(client: FlaskClient, keys: Keys) -> None:

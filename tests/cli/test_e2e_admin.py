@@ -18,7 +18,10 @@ def test_watchlist_add_remove_set_list(live: Live) -> None:
     added = json.loads(ok(live.run("config", "watchlist", "add", "IBM", "--provider", "mock")))
     assert {"symbol": "IBM", "data_provider": "mock"}.items() <= added["symbols"][0].items()
     csv_out = ok(live.run("config", "watchlist", "remove", "IBM", "--format", "csv"))
-    assert csv_out.splitlines() == ["symbol,added_at,data_provider", csv_out.splitlines()[1]]
+    assert csv_out.splitlines() == [
+        "symbol,added_at,data_provider,sync",
+        csv_out.splitlines()[1],
+    ]
     assert csv_out.splitlines()[1].startswith(f"{LIVE},")
     ok(live.run("config", "watchlist", "set", LIVE, "QQQ"))
     listed = json.loads(ok(live.run("config", "watchlist", "list")))

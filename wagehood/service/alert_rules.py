@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,11 +145,15 @@ def add_to_commit(
     signals: Sequence[Signal],
     *,
     new: int,
+    historical: Collection[int] = frozenset(),
 ) -> list[dict[str, Any]]:
     """Evaluate the rules on the new bars of ``history`` and add their effects to ``commit``.
 
     ``state`` is the symbol's strategy-state hash as loaded for this step; ``signals`` are
-    the strategies' signals on the new bars. Returns the fired alerts' records.
+    the strategies' signals on the new bars. Bars whose time is in ``historical`` came from
+    provider history (a warm-up or gap fill): rules fire on them as on any bar, so their
+    cooldowns equal a replay, but the alerts are stored marked ``historical`` and neither
+    published nor delivered. Returns the fired alerts' records.
     """
     if not new:
         return []
@@ -159,9 +163,12 @@ def add_to_commit(
     for record in fired:
         last = {STATE_PREFIX + str(record["rule"]): str(record["time"])}
         commit.hset.setdefault(state_key, {}).update(last)
+        if record["time"] in historical:
+            record["historical"] = True
         _append_signal(commit, bar.symbol, record)
     if plan.deliver:
-        _write_outbox(commit, [s.to_dict() for s in signals], fired)
+        fresh = [s.to_dict() for s in signals if s.time not in historical]
+        _write_outbox(commit, fresh, [r for r in fired if not r.get("historical")])
     return fired
 
 
@@ -195,7 +202,8 @@ def _append_signal(commit: Commit, symbol: str, record: dict[str, Any]) -> None:
     fields = {"data": json.dumps(record, separators=(",", ":"))}
     commit.xadd.append((keys.symbol_signals(symbol), "*", STREAM_MAXLEN, fields))
     commit.xadd.append((keys.SIGNALS, "*", STREAM_MAXLEN, {"symbol": symbol, **fields}))
-    commit.updates.append(("signal", symbol, record))
+    if not record.get("historical"):
+        commit.updates.append(("signal", symbol, record))
 
 
 def _write_outbox(

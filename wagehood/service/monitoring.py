@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wagehood.errors import TemporaryError
-from wagehood.service import deadletters, stats, watchlist
+from wagehood.service import deadletters, stats, sync, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.breaker import breaker_state
@@ -197,6 +197,7 @@ def snapshot(store: RedisStore) -> dict[str, Any]:
         "dead_letters": deadletters.total(store),
         "watchlist": len(ages),
         "symbol_age_seconds": ages,
+        "warmup": sync.summary(store, sorted(ages)),
         "workers_alive": workers_alive(store),
         "beat_age_seconds": heartbeat_age(store, keys.BEAT_PROCESS),
         "dispatch_age_seconds": heartbeat_age(store, keys.BEAT_HEARTBEAT),

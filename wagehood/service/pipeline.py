@@ -30,6 +30,10 @@ from wagehood.types import Bar, Quote, Snapshot, Timeframe
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# Field of the live hash set while a warm-up or gap fill owns the symbol's closed bars.
+SYNCING = "sync"
+# Field of a bars-stream entry applied from provider history (warm-up, gap fill).
+HISTORICAL = "hist"
 # A closed-bar reference passed down the chain: [symbol, timeframe, bar time or None = latest].
 BarRef = list[Any]
 
@@ -51,6 +55,7 @@ class _SymbolStep:
     closed: dict[Timeframe, list[Bar]] = field(default_factory=dict)
     frames: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     duplicate: bool = False
+    historical: bool = False
 
 
 def process_quotes(ctx: PipelineContext, quotes: Sequence[Quote]) -> list[BarRef]:
@@ -69,12 +74,21 @@ def process_quotes(ctx: PipelineContext, quotes: Sequence[Quote]) -> list[BarRef
 
 
 def apply_bars(
-    ctx: PipelineContext, symbol: str, timeframe: Timeframe, bars: Sequence[Bar]
+    ctx: PipelineContext,
+    symbol: str,
+    timeframe: Timeframe,
+    bars: Sequence[Bar],
+    *,
+    historical: bool = False,
 ) -> list[BarRef]:
-    """Apply already-closed bars (a backfill) to one symbol and timeframe, in order, once each."""
+    """Apply already-closed bars (a backfill) to one symbol and timeframe, in order, once each.
+
+    ``historical`` bars (a warm-up or gap fill) are stored with the field ``hist`` so that
+    strategy evaluation keeps their signals for the chart but delivers none of them.
+    """
 
     def plan(sym: str, live: dict[str, str]) -> _SymbolStep:
-        step = _SymbolStep(sym, live.get("ver", "0"), {})
+        step = _SymbolStep(sym, live.get("ver", "0"), {}, historical=historical)
         step.closed[timeframe] = list(bars)
         return step
 
@@ -117,6 +131,11 @@ def _aggregate(
                 step.closed.setdefault(tf, []).append(bar)
         if aggregators[timeframes[0]].last_tick == quote.time:
             accepted = quote
+    if live.get(SYNCING):
+        # A warm-up or gap fill is applying the provider's history of this symbol: the bars
+        # that close meanwhile are in that history, so they are left to it (the ticks still
+        # build the bar in progress, which continues after the history).
+        step.closed.clear()
     if accepted is None:
         step.duplicate = True
         return step
@@ -151,14 +170,15 @@ def _build_commits(
             commit.hset[keys.live(step.symbol)] = dict(step.live)
         commit.updates += step.frames
         for tf, bars in step.closed.items():
-            refs += _apply_closed(ctx, commit, engines[(step.symbol, tf)], bars)
+            engine = engines[(step.symbol, tf)]
+            refs += _apply_closed(ctx, commit, engine, bars, historical=step.historical)
         commits.append(commit)
         all_refs.append(refs)
     return commits, all_refs
 
 
 def _apply_closed(
-    ctx: PipelineContext, commit: Commit, engine: Engine, bars: list[Bar]
+    ctx: PipelineContext, commit: Commit, engine: Engine, bars: list[Bar], *, historical: bool
 ) -> list[BarRef]:
     refs: list[BarRef] = []
     snapshot: Snapshot | None = None
@@ -168,12 +188,13 @@ def _apply_closed(
         if applied is None:
             continue
         snapshot, encoded = applied, encode_snapshot(applied)
+        fields = {**encoded, HISTORICAL: "1"} if historical else encoded
         commit.xadd.append(
             (
                 keys.bars(bar.symbol, bar.timeframe),
                 keys.bar_id(bar.time),
                 ctx.streams_maxlen,
-                encoded,
+                fields,
             )
         )
         refs.append([bar.symbol, bar.timeframe.value, bar.time])

@@ -24,6 +24,7 @@ from wagehood.service.config import (
     validate_system,
 )
 from wagehood.service.pipeline import decode_snapshot
+from wagehood.service.sync import SyncStatus
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore, translate_errors
@@ -46,7 +47,9 @@ def _require_state(symbol: str, count: int) -> None:
 
 def latest(store: RedisStore, symbol: str, timeframe: Timeframe | None = None) -> dict[str, Any]:
     """Return the last quote and the in-progress bar of ``timeframe`` (default: the shortest)."""
-    live, count = store.pipeline_reads([("hgetall", (keys.live(symbol),)), _state_probe(symbol)])
+    live, count, syncing = store.pipeline_reads(
+        [("hgetall", (keys.live(symbol),)), _state_probe(symbol), ("hgetall", (keys.sync(symbol),))]
+    )
     _require_state(symbol, count)
     tf = timeframe or next((t for t in Timeframe if f"{t.value}.time" in live), None)
     quote_time = float(live["time"]) if "time" in live else None
@@ -58,6 +61,7 @@ def latest(store: RedisStore, symbol: str, timeframe: Timeframe | None = None) -
         "updated_at": float(live["updated_at"]) if "updated_at" in live else None,
         "timeframe": tf.value if tf else None,
         "bar": _live_bar(symbol, tf, live) if tf else None,
+        "sync": SyncStatus.from_hash(symbol, syncing).to_dict(),
     }
 
 

@@ -15,12 +15,18 @@ import json
 import random
 import struct
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from wagehood.errors import TemporaryError
 from wagehood.service import alert_rules, plugins
-from wagehood.service.pipeline import BarRef, PipelineContext, decode_snapshot, group_refs
+from wagehood.service.pipeline import (
+    HISTORICAL,
+    BarRef,
+    PipelineContext,
+    decode_snapshot,
+    group_refs,
+)
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit
 from wagehood.types import Bar, Signal, Snapshot, Timeframe
@@ -76,12 +82,17 @@ def _plan(
     ):
         history = [*before, *(decode_snapshot(symbol, tf, i, f) for i, f in new)]
         signals = _evaluate_new(ctx, history, len(new))
-        commit = _commit(symbol, tf, state, history[-len(new) :] if new else [], signals)
+        old = historical_times(new)
+        commit = _commit(
+            symbol, tf, state, history[-len(new) :] if new else [], signals, historical=old
+        )
         if new:
             kept = state["ring"] if index in ringed else None
             ring = {"ring": pack_ring(history, columns, keep, kept), "ring_keep": str(keep)}
             commit.hset[commit.guard_key].update(ring, ring_columns=",".join(columns))
-        alert_rules.add_to_commit(alerts, commit, state, history, signals, new=len(new))
+        alert_rules.add_to_commit(
+            alerts, commit, state, history, signals, new=len(new), historical=old
+        )
         commits.append(commit)
         all_signals.append(signals)
     return commits, all_signals
@@ -117,6 +128,19 @@ def _new_bars(
     for index, found in zip(missing, ctx.store.pipeline_reads(reads) if reads else [], strict=True):
         news[index] = found
     return news
+
+
+def historical_times(entries: Iterable[tuple[str, dict[str, str]]]) -> frozenset[int]:
+    """Return the times of the bars-stream entries applied from provider history."""
+    return frozenset(int(i.split("-", 1)[0]) for i, fields in entries if fields.get(HISTORICAL))
+
+
+def record(signal: Signal, historical: Collection[int]) -> dict[str, Any]:
+    """Return a signal's stored record; one on a historical bar says so."""
+    data = signal.to_dict()
+    if signal.time in historical:
+        data["historical"] = True
+    return data
 
 
 def _new_bars_read(
@@ -243,14 +267,19 @@ def _commit(
     state: dict[str, str],
     new_bars: Sequence[Snapshot],
     signals: list[Signal],
+    *,
+    historical: Collection[int],
 ) -> Commit:
+    # A signal on a historical bar is stored (the chart shows it) but not published as new.
     key = keys.strategy_state(symbol, tf)
     commit = Commit(key, state.get("ver", "0"))
     if new_bars:
         commit.hset[key] = {"last_eval": str(new_bars[-1].bar.time)}
     for signal in signals:
-        fields = {"data": json.dumps(signal.to_dict(), separators=(",", ":"))}
+        data = record(signal, historical)
+        fields = {"data": json.dumps(data, separators=(",", ":"))}
         commit.xadd.append((keys.symbol_signals(symbol), "*", SIGNALS_MAXLEN, fields))
         commit.xadd.append((keys.SIGNALS, "*", SIGNALS_MAXLEN, {"symbol": symbol, **fields}))
-        commit.updates.append(("signal", symbol, signal.to_dict()))
+        if not data.get("historical"):
+            commit.updates.append(("signal", symbol, data))
     return commit

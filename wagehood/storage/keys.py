@@ -42,6 +42,10 @@ OUTBOX = f"{PREFIX}:outbox"  # hash: event id -> JSON event, written with the si
 DELIVERY_DEAD = f"{PREFIX}:deliveries:dead"  # capped list of JSON dead-lettered deliveries
 PLUGIN_FAILURES = f"{PREFIX}:plugins:failures"  # hash: "<kind>:<name>" -> failures counted
 PLUGINS_DISABLED = f"{PREFIX}:plugins:disabled"  # hash: "<kind>:<name>" -> JSON {reason, at}
+SYNC_KNOWN = f"{PREFIX}:sync:known"  # set: watched symbols the warm-up bookkeeping has seen
+SYNC_PENDING = f"{PREFIX}:sync:pending"  # sorted set: symbol -> time its warm-up may start
+SYNC_ACTIVE = f"{PREFIX}:sync:active"  # sorted set: symbol -> heartbeat of its running warm-up
+SYNC_CHECKED = f"{PREFIX}:sync:checked"  # expiring marker: the last gap check of all symbols
 
 
 def _tag(symbol: str) -> str:
@@ -66,6 +70,11 @@ def bars(symbol: str, timeframe: Timeframe) -> str:
 def strategy_state(symbol: str, timeframe: Timeframe) -> str:
     """Return the hash holding the last bar time strategies were evaluated on."""
     return f"{_tag(symbol)}:strategy:{timeframe.value}"
+
+
+def sync(symbol: str) -> str:
+    """Return the hash of a symbol's warm-up / gap-fill status and progress."""
+    return f"{_tag(symbol)}:sync"
 
 
 def symbol_signals(symbol: str) -> str:

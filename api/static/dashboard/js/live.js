@@ -4,7 +4,7 @@
 // with 4401 when the socket's token expired (reconnect at once with the renewed token) or
 // its key was revoked (stop, and say why through an "unauthorized" event).
 
-const UPDATE_TYPES = new Set(['bar', 'indicators', 'signal']);
+const UPDATE_TYPES = new Set(['bar', 'indicators', 'signal', 'sync']);
 const PING_MS = 20000;
 const MAX_BACKOFF_MS = 15000;
 const AUTH_LAPSED = 4401;

@@ -19,6 +19,7 @@ export class SymbolView {
     live.addEventListener('bar', (event) => this.onBar(event.detail));
     live.addEventListener('indicators', (event) => this.onClosed(event.detail));
     live.addEventListener('signal', (event) => this.onSignal(event.detail));
+    live.addEventListener('sync', (event) => this.onSync(event.detail));
     live.addEventListener('resync', () => this.symbol && this.open(this.symbol, this.timeframe, true));
     this.form.addEventListener('submit', (event) => event.preventDefault(), { signal: lifetime });
     this.form.addEventListener('change', (event) => {
@@ -43,6 +44,7 @@ export class SymbolView {
     this.signals = new Map();
     this.alerts = [];
     this.updates = 0;
+    this.sync = null;
   }
 
   // The symbols offered in the picker: the watchlist, plus the one shown.
@@ -88,6 +90,7 @@ export class SymbolView {
 
   absorb({ history, latest, signals, alerts }) {
     for (const row of history ? history.bars : []) this.bars.set(row.epoch, toBar(row));
+    this.sync = latest ? latest.sync || null : null;
     if (latest && latest.bar && latest.timeframe === this.timeframe) this.mergeBar(toBar(latest.bar));
     for (const signal of signals ? signals.signals : []) this.signals.set(signal.id, signal);
     const suffix = `:${this.symbol}`;
@@ -120,10 +123,24 @@ export class SymbolView {
     this.drawing.fit();
     this.refreshMarkers();
     const last = bars[bars.length - 1];
-    this.summary(bars.length
-      ? `${this.symbol} ${this.timeframe}: ${bars.length} bars from ${utc(bars[0].time)} to ${utc(last.time)}, last close ${price(last.close)}.`
-      : `No bars for ${this.symbol} ${this.timeframe} yet; the chart fills as data arrives.`);
+    const warming = syncNote(this.symbol, this.sync);
+    this.container.dataset.sync = this.sync ? this.sync.state : '';
+    if (warming) this.summary(warming);
+    else {
+      this.summary(bars.length
+        ? `${this.symbol} ${this.timeframe}: ${bars.length} bars from ${utc(bars[0].time)} to ${utc(last.time)}, last close ${price(last.close)}.`
+        : `No bars for ${this.symbol} ${this.timeframe} yet; the chart fills as data arrives.`);
+    }
     this.touch();
+  }
+
+  // A warm-up or gap fill of the shown symbol was queued, started, ended or failed.
+  onSync(data) {
+    if (!data || data.symbol !== this.symbol) return;
+    const wasWarm = !this.sync || this.sync.state === 'live';
+    this.sync = data;
+    if (data.state === 'live' && !wasWarm) this.open(this.symbol, this.timeframe, true);
+    else this.draw();
   }
 
   // A live bar, closed or in progress; older than the last drawn bar is ignored.
@@ -209,6 +226,17 @@ export class SymbolView {
     document.getElementById('chart-summary').textContent = text;
     this.container.setAttribute('aria-label', `Candlestick chart of ${this.symbol || 'no symbol'}`);
   }
+}
+
+// The note shown instead of an empty chart while the symbol's history is loading.
+function syncNote(symbol, sync) {
+  if (!sync || sync.state === 'live') return '';
+  const percent = `${Math.round((sync.progress || 0) * 100)}%`;
+  if (sync.state === 'failed') return `Loading ${symbol}'s history failed: ${sync.error}. Live data is shown; it is tried again later.`;
+  if (sync.state === 'retrying') return `Loading ${symbol}'s history failed (${sync.error}); retrying at ${utc(sync.retry_at)}…`;
+  if (sync.state === 'queued') return `${symbol}'s history is queued to load; the chart appears when it is warm.`;
+  const what = sync.reason === 'gap' ? 'Filling the gap in' : 'Loading';
+  return `${what} ${symbol}'s history: ${percent} (${sync.bars_done} of ${sync.bars_total} bars)…`;
 }
 
 function toBar(row) {

@@ -14,6 +14,7 @@ export class Watchlist {
     this.status = document.getElementById('add-status');
     live.addEventListener('bar', (event) => this.onBar(event.detail));
     live.addEventListener('signal', (event) => this.onSignal(event.detail));
+    live.addEventListener('sync', (event) => this.onSync(event.detail));
     document.getElementById('add-form').addEventListener('submit', (event) => {
       event.preventDefault();
       this.add();
@@ -54,6 +55,7 @@ export class Watchlist {
       open: bar ? bar.open : null,
       bucket: bar ? epoch(bar.time) : null,
       signal: signals && signals.signals.length ? signals.signals[signals.signals.length - 1] : null,
+      sync: entry.sync || null,
     };
   }
 
@@ -97,9 +99,25 @@ export class Watchlist {
 
   showAge(row) {
     if (!row.cells) return;
+    const { sync } = row;
+    if (sync && sync.state !== 'live') { // the history is loading: say so rather than "stale"
+      const failed = sync.state === 'failed' || sync.state === 'retrying';
+      row.cells.age.textContent = failed
+        ? `history failed: ${sync.error}`
+        : `warming up ${Math.round((sync.progress || 0) * 100)}%`;
+      row.cells.age.dataset.state = failed ? 'failed' : 'warming';
+      return;
+    }
     const seconds = row.time === null ? null : Math.max(0, nowSeconds() - row.time);
     row.cells.age.textContent = age(seconds);
     row.cells.age.dataset.state = freshness(seconds);
+  }
+
+  onSync(data) {
+    const row = this.rows.get(data.symbol);
+    if (!row) return;
+    row.sync = data;
+    this.showAge(row);
   }
 
   onBar(data) {
