@@ -1,4 +1,4 @@
-"""Alert routes: rules, delivery channels, their delivery logs, dead letters and replay.
+"""Alert-rule routes: rules, notification channels, delivery logs, dead letters, redelivery.
 
 Reads need ``read``, changes ``write`` (the default mapping in ``api.security``). A channel's
 signing secret is returned once, by the request that creates it; URLs are listed redacted.
@@ -24,7 +24,7 @@ blp = Blueprint(
     "alerts",
     __name__,
     url_prefix="/api/v1/realtime/alerts",
-    description="Alert rules and signal delivery to webhooks",
+    description="Alert rules and notification channels (webhooks)",
 )
 DELIVER_TASK = "wagehood.deliver_event"
 TIMEFRAMES = [tf.value for tf in Timeframe]
@@ -153,13 +153,13 @@ class LimitQuery(Schema):
     limit = fields.Integer(validate=validate.Range(1, 1000), load_default=100)
 
 
-class ReplaySchema(Schema):
+class RedeliverSchema(Schema):
     """Which deliveries to send again (default: every dead one of the channel)."""
 
     event_id = fields.String(load_default=None, validate=validate.Length(1, 80))
 
 
-class ReplayResultSchema(Schema):
+class RedeliverResultSchema(Schema):
     """How many deliveries were enqueued again."""
 
     channel = fields.String()
@@ -277,13 +277,27 @@ def deliveries(args: dict[str, Any], name: str) -> dict[str, Any]:
     return {"channel": name, "count": len(records), "deliveries": records}
 
 
-@blp.route("/channels/<name>/replay", methods=["POST"])
-@blp.arguments(ReplaySchema)
-@blp.response(202, ReplayResultSchema)
+@blp.route("/channels/<name>/redeliver", methods=["POST"])
+@blp.arguments(RedeliverSchema)
+@blp.response(202, RedeliverResultSchema)
 @blp.alt_response(404, schema=ApiErrorSchema, description="No such channel")
-def replay(args: dict[str, Any], name: str) -> dict[str, Any]:
+def redeliver(args: dict[str, Any], name: str) -> dict[str, Any]:
     """Send the channel's dead (or stuck) deliveries again, with fresh attempts."""
-    count = delivery.replay(state().store, name, _enqueue, args["event_id"])
+    return _redeliver(args, name)
+
+
+@blp.route("/channels/<name>/replay", methods=["POST"])
+@blp.arguments(RedeliverSchema)
+@blp.response(202, RedeliverResultSchema)
+@blp.alt_response(404, schema=ApiErrorSchema, description="No such channel")
+@blp.doc(deprecated=True)
+def replay(args: dict[str, Any], name: str) -> dict[str, Any]:
+    """Deprecated name of ``POST /channels/<name>/redeliver``; answers the same."""
+    return _redeliver(args, name)
+
+
+def _redeliver(args: dict[str, Any], name: str) -> dict[str, Any]:
+    count = delivery.redeliver(state().store, name, _enqueue, args["event_id"])
     return {"channel": name, "replayed": count}
 
 

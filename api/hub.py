@@ -8,9 +8,10 @@ socket is shut down if the client does not even take that within ``FORCE_CLOSE_S
 
 Ordering and resume: an update's ``seq`` is its stream id's integer part, one sequence across
 all symbols. A connection enqueues an update only if its seq is above the last one it
-enqueued, so frames leave in increasing seq. ``resume(since_seq)`` replays the stream from
-``since_seq + 1`` while the reader buffers live updates for that connection; the buffer is
-then flushed through the same seq filter, so nothing is lost or repeated at the seam.
+enqueued, so frames leave in increasing seq. ``catch_up(since_seq)`` (a client's resume)
+re-reads the stream from ``since_seq + 1`` while the reader buffers live updates for that
+connection; the buffer is then flushed through the same seq filter, so nothing is lost or
+repeated at the seam.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ logger = logging.getLogger(__name__)
 QUEUE_SIZE = 1000
 BLOCK_MS = 1000
 READ_COUNT = 500
-REPLAY_PAGE = 500
-REPLAY_PUT_SECONDS = 10.0
+CATCH_UP_PAGE = 500
+CATCH_UP_PUT_SECONDS = 10.0
 FORCE_CLOSE_SECONDS = 5.0
 IDLE_STOP_SECONDS = 30.0
 CLOSE = object()  # queue sentinel: the sender closes the socket
@@ -88,7 +89,7 @@ class Connection:
         self.symbols: set[str] = set()
         self.include_indicators = True
         self.last_seq = 0
-        self.replaying = False
+        self.catching_up = False
         self.buffer: list[Update] = []
         self.closed = threading.Event()
         self.close_reason: str | None = None
@@ -108,7 +109,7 @@ class Connection:
         with self.lock:
             if not self.wants(update) or update.seq <= self.last_seq:
                 return True
-            if self.replaying:
+            if self.catching_up:
                 self.buffer.append(update)
                 return len(self.buffer) <= self.queue.maxsize
             return self._put(update)
@@ -124,7 +125,7 @@ class Connection:
     def subscribe(
         self, symbols: Iterable[str], include_indicators: bool, since_seq: int | None, limit: int
     ) -> bool:
-        """Add symbols (at most ``limit`` in all); with ``since_seq``, enter replay mode.
+        """Add symbols (at most ``limit`` in all); with ``since_seq``, enter catch-up mode.
 
         Returns False, changing nothing, when the limit would be exceeded.
         """
@@ -135,7 +136,7 @@ class Connection:
             self.symbols = wanted
             self.include_indicators = include_indicators
             if since_seq is not None:
-                self.replaying = True
+                self.catching_up = True
                 self.buffer = []
                 self.last_seq = max(self.last_seq, since_seq)
             return True
@@ -267,16 +268,16 @@ class Hub:
             if not connection.offer(update):
                 self.drop(connection, "slow consumer: send queue overflowed")
 
-    def resume(self, connection: Connection, since_seq: int) -> int:
-        """Replay updates after ``since_seq`` to ``connection``, then go live; return the count.
+    def catch_up(self, connection: Connection, since_seq: int) -> int:
+        """Catch up: send the updates after ``since_seq``, then go live; return the count.
 
-        The connection must already be in replay mode (``Connection.subscribe`` with
+        The connection must already be in catch-up mode (``Connection.subscribe`` with
         ``since_seq``), so live updates are buffered from the moment it subscribed. Sends an ``error`` frame first when the stream no longer holds all of them (capped).
         """
-        sent = self._replay(connection, since_seq + 1)
+        sent = self._catch_up(connection, since_seq + 1)
         with connection.lock:
             pending, connection.buffer = connection.buffer, []
-            connection.replaying = False
+            connection.catching_up = False
             for update in pending:
                 if connection.wants(update) and update.seq > connection.last_seq:
                     if not connection._put(update):
@@ -287,11 +288,11 @@ class Hub:
         self.drop(connection, "slow consumer: send queue overflowed during resume")
         return sent
 
-    def _replay(self, connection: Connection, first: int) -> int:
+    def _catch_up(self, connection: Connection, first: int) -> int:
         oldest = self._oldest_seq()
         if oldest is not None and first < oldest:
             message = f"updates before seq {oldest} are no longer kept"
-            gap = {"code": "replay_gap", "message": message, "oldest_seq": oldest}
+            gap = {"code": "replay_gap", "message": message, "oldest_seq": oldest}  # wire name kept
             connection.control("error", gap)
         sent = 0
         for update in self._stream_from(first):
@@ -299,7 +300,7 @@ class Hub:
                 return sent
             if connection.wants(update) and update.seq > connection.last_seq:
                 try:
-                    connection.queue.put(update.frame(), timeout=REPLAY_PUT_SECONDS)
+                    connection.queue.put(update.frame(), timeout=CATCH_UP_PUT_SECONDS)
                 except queue.Full:
                     self.drop(connection, "slow consumer: replay not taken in time")
                     return sent
@@ -316,9 +317,9 @@ class Hub:
         start = keys.seq_id(first)
         while True:
             with translate_errors():
-                page = self.store.client.xrange(keys.UPDATES, start, "+", count=REPLAY_PAGE)
+                page = self.store.client.xrange(keys.UPDATES, start, "+", count=CATCH_UP_PAGE)
             for entry_id, fields in page:
                 yield Update.from_entry(entry_id, fields)
-            if len(page) < REPLAY_PAGE:
+            if len(page) < CATCH_UP_PAGE:
                 return
             start = f"({page[-1][0]}"

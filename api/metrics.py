@@ -37,7 +37,7 @@ from prometheus_client.core import (
 
 from api.extensions import ApiState, state
 from wagehood.errors import TemporaryError
-from wagehood.service import alerts, monitoring, stats
+from wagehood.service import health_alerts, monitoring, stats
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
 
@@ -159,9 +159,9 @@ def _state_families(snapshot: dict[str, Any], settings: Settings) -> Iterator[Me
 
 
 def _alert_families(store: RedisStore) -> Iterator[Metric]:
-    active = alerts.active(store)
+    active = health_alerts.active(store)
     family = GaugeMetricFamily(
-        "wagehood_alert_active", "Active system alerts", labels=["alert", "severity"]
+        "wagehood_alert_active", "Active health alerts", labels=["alert", "severity"]
     )
     for alert in active:
         family.add_metric([alert["id"], alert["severity"]], 1)

@@ -1,4 +1,4 @@
-"""Monitor routes: health (public), liveness/readiness probes, stats, alerts and /metrics."""
+"""Monitor routes: health (public), liveness/readiness probes, stats, health alerts, /metrics."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from marshmallow import Schema, fields
 from api import health as checks
 from api.extensions import state
 from api.metrics import metrics_response
-from wagehood.service import alerts as system_alerts
 from wagehood.service import health as service_health
-from wagehood.service import monitoring
+from wagehood.service import health_alerts, monitoring
 
 blp = Blueprint(
-    "monitor", __name__, url_prefix="/api/v1/realtime/monitor", description="Health and stats"
+    "monitor",
+    __name__,
+    url_prefix="/api/v1/realtime/monitor",
+    description="Health, stats and health alerts",
 )
 metrics_blp = Blueprint("metrics", __name__, description="Prometheus metrics")
 
@@ -63,8 +65,8 @@ class StatsSchema(Schema):
     websocket = fields.Dict()
 
 
-class AlertsSchema(Schema):
-    """Active alerts and the recent raised/cleared events."""
+class HealthAlertsSchema(Schema):
+    """Active health alerts and the recent raised/cleared events."""
 
     count = fields.Integer()
     alerts = fields.List(fields.Dict())
@@ -111,12 +113,16 @@ def stats_view() -> dict[str, Any]:
 
 
 @blp.route("/alerts", methods=["GET"])
-@blp.response(200, AlertsSchema)
+@blp.response(200, HealthAlertsSchema)
 def alerts() -> dict[str, Any]:
-    """Evaluate and return the active alerts, with the recent raised/cleared history."""
+    """Evaluate and return the active health alerts, with the recent raised/cleared history.
+
+    Health alerts are raised and cleared by the system itself; the user's alert rules are
+    under ``/api/v1/realtime/alerts``.
+    """
     app_state = state()
-    found = system_alerts.evaluate(app_state.store, app_state.settings)
-    return {"count": len(found), "alerts": found, "recent": system_alerts.recent(app_state.store)}
+    found = health_alerts.evaluate(app_state.store, app_state.settings)
+    return {"count": len(found), "alerts": found, "recent": health_alerts.recent(app_state.store)}
 
 
 @metrics_blp.route("/metrics", methods=["GET"])

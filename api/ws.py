@@ -215,7 +215,7 @@ def _subscribe(hub: Hub, connection: Connection, action: Action) -> None:
     data = {"symbols": sorted(connection.symbols), "include_indicators": include}
     _control(hub, connection, "subscribed", data | {"since_seq": since})
     if since is not None:
-        hub.resume(connection, since)
+        hub.catch_up(connection, since)
 
 
 def _control(hub: Hub, connection: Connection, kind: str, data: dict[str, Any]) -> None:

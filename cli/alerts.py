@@ -1,4 +1,4 @@
-"""``wagehood alerts``: alert rules, delivery channels, delivery logs, dead letters and replay.
+"""``wagehood alerts``: alert rules, notification channels, delivery logs, dead letters, redelivery.
 
 Everything goes through the API and takes effect in the running workers without a restart.
 """
@@ -22,7 +22,7 @@ FILTERS = ("symbols", "strategies", "rules")
 
 @click.group()
 def alerts() -> None:
-    """Alert rules and where signals and alerts are delivered (through the API)."""
+    """Alert rules and the notification channels signals and rule alerts go to (not health alerts)."""
 
 
 @alerts.group()
@@ -189,7 +189,7 @@ def deadletters(client: ApiClient, limit: int, output_format: str | None) -> Non
 
 @alerts.group()
 def channels() -> None:
-    """Webhooks (generic, Discord, Slack) that receive signals and alerts, signed and retried."""
+    """Notification channels: webhooks that receive signals and fired alert rules."""
 
 
 def _channel_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -315,14 +315,22 @@ def channels_log(client: ApiClient, name: str, limit: int, output_format: str | 
     emit(body, body["deliveries"], output_format, first=first)
 
 
-@channels.command("replay")
-@click.argument("name")
-@click.option("--event", "event_id", help="Only this event id [default: every dead delivery].")
-@format_option
-@pass_client
-def channels_replay(
-    client: ApiClient, name: str, event_id: str | None, output_format: str | None
-) -> None:
-    """Send channel NAME's dead deliveries again, with fresh attempts."""
-    body = client.post(_channel_path(name, "/replay"), {"event_id": event_id} if event_id else {})
-    emit_object(body, output_format)
+def _redeliver_command(name: str, help_text: str, hidden: bool = False) -> click.Command:
+    @click.argument("name")
+    @click.option("--event", "event_id", help="Only this event id [default: every dead delivery].")
+    @format_option
+    @pass_client
+    def command(
+        client: ApiClient, name: str, event_id: str | None, output_format: str | None
+    ) -> None:
+        body = {"event_id": event_id} if event_id else {}
+        emit_object(client.post(_channel_path(name, "/redeliver"), body), output_format)
+
+    command.__doc__ = help_text
+    return click.command(name, hidden=hidden)(command)
+
+
+REDELIVER_HELP = "Send channel NAME's dead deliveries again, with fresh attempts."
+channels.add_command(_redeliver_command("redeliver", REDELIVER_HELP))
+# The earlier name, still accepted but not listed.
+channels.add_command(_redeliver_command("replay", "Deprecated: use 'redeliver'.", hidden=True))

@@ -1,4 +1,4 @@
-"""``wagehood monitor``: health, statistics, alerts and a live view of the watched symbols."""
+"""``wagehood monitor``: health, statistics, health alerts and a live view of the watched symbols."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def stats(client: ApiClient, output_format: str | None) -> None:
 @format_option
 @pass_client
 def alerts(client: ApiClient, output_format: str | None) -> None:
-    """List the active alerts (stale symbols, missing beat or workers, open breakers...)."""
+    """List the active health alerts (stale symbols, missing beat or workers, open breakers...)."""
     body = client.get("/realtime/monitor/alerts")
     columns = ("id", "severity", "message", "first_seen", "last_seen")
     emit(body, body.get("alerts", []), output_format, columns)

@@ -1,10 +1,10 @@
-"""Periodic monitoring tasks beat schedules: system alerts, and the once-a-minute summary."""
+"""Periodic monitoring tasks beat schedules: health alerts, and the once-a-minute summary."""
 
 from __future__ import annotations
 
 import logging
 
-from wagehood.service import alerts, summary
+from wagehood.service import health_alerts, summary
 from workers.app import app, settings, store
 
 logger = logging.getLogger(__name__)
@@ -12,8 +12,8 @@ logger = logging.getLogger(__name__)
 
 @app.task(name="wagehood.evaluate_alerts", ignore_result=True)  # type: ignore[untyped-decorator]
 def evaluate_alerts() -> int:
-    """Raise and clear system alerts; return how many are active."""
-    return len(alerts.evaluate(store(), settings()))
+    """Raise and clear health alerts; return how many are active."""
+    return len(health_alerts.evaluate(store(), settings()))
 
 
 @app.task(name="wagehood.log_summary", ignore_result=True)  # type: ignore[untyped-decorator]

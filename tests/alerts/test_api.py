@@ -1,4 +1,4 @@
-"""The alerts API: rule and channel CRUD, permissions, the SSRF guard, logs and replay."""
+"""The alerts API: rule and channel CRUD, permissions, the SSRF guard, logs and redelivery."""
 
 from __future__ import annotations
 
@@ -85,28 +85,36 @@ def test_channel_secret_is_shown_once_and_urls_are_redacted(
     assert "secret" not in patched.json
 
 
-def test_delivery_log_dead_letters_and_replay(
+def _dead_delivery(store: RedisStore, channel: str, event_id: str) -> None:
+    event = {"event_id": event_id, "type": "alert", "created_at": 0.0,
+             "signal": {"symbol": "AAPL", "timeframe": "1m", "signal_type": "ALERT",
+                        "strategy": "alert:dip", "price": 1.0}}  # fmt: skip
+    record = new_record(channel, event, 0.0) | {
+        "status": "dead",
+        "attempts": 3,
+        "error": "HTTP 500",
+    }
+    store.client.hset(redis_keys.deliveries(channel), event_id, json.dumps(record))
+    store.client.lpush(redis_keys.DELIVERY_DEAD, json.dumps(
+        {"channel": channel, "event_id": event_id, "summary": "s", "attempts": 3,
+         "error": "HTTP 500", "at": 0.0}))  # fmt: skip
+
+
+def test_delivery_log_dead_letters_and_redeliver(
     store: RedisStore, settings: Settings, client: FlaskClient, keys: Keys
 ) -> None:
     delivery.create_channel(
         store, settings.replace(webhook_allow_private=True),
         {"name": "hook", "url": "http://127.0.0.1:9/x"},
     )  # fmt: skip
-    event = {"event_id": "evt_1", "type": "alert", "created_at": 0.0,
-             "signal": {"symbol": "AAPL", "timeframe": "1m", "signal_type": "ALERT",
-                        "strategy": "alert:dip", "price": 1.0}}  # fmt: skip
-    record = new_record("hook", event, 0.0) | {"status": "dead", "attempts": 3, "error": "HTTP 500"}
-    store.client.hset(redis_keys.deliveries("hook"), "evt_1", json.dumps(record))
-    store.client.lpush(redis_keys.DELIVERY_DEAD, json.dumps(
-        {"channel": "hook", "event_id": "evt_1", "summary": "s", "attempts": 3,
-         "error": "HTTP 500", "at": 0.0}))  # fmt: skip
+    _dead_delivery(store, "hook", "evt_1")
     log = client.get(f"{BASE}/channels/hook/deliveries", headers=keys.header("read")).json
     assert log["deliveries"][0]["status"] == "dead"
     dead = client.get(f"{BASE}/deadletters", headers=keys.header("read")).json
     assert dead["count"] == 1
-    replayed = client.post(f"{BASE}/channels/hook/replay", json={}, headers=keys.header("write"))
-    assert replayed.status_code == 202
-    assert replayed.json == {"channel": "hook", "replayed": 1}
+    sent = client.post(f"{BASE}/channels/hook/redeliver", json={}, headers=keys.header("write"))
+    assert sent.status_code == 202
+    assert sent.json == {"channel": "hook", "replayed": 1}
     assert client.get(f"{BASE}/deadletters", headers=keys.header("read")).json["count"] == 0
     log = client.get(f"{BASE}/channels/hook/deliveries", headers=keys.header("read")).json
     assert (log["deliveries"][0]["status"], log["deliveries"][0]["attempts"]) == ("pending", 0)
@@ -114,6 +122,26 @@ def test_delivery_log_dead_letters_and_replay(
         client.get(f"{BASE}/channels/nope/deliveries", headers=keys.header("read")).status_code
         == 404
     )
+
+
+def test_the_old_replay_path_answers_like_redeliver(
+    store: RedisStore, settings: Settings, client: FlaskClient, keys: Keys
+) -> None:
+    delivery.create_channel(
+        store, settings.replace(webhook_allow_private=True),
+        {"name": "hook", "url": "http://127.0.0.1:9/x"},
+    )  # fmt: skip
+    answers = {}
+    for tail in ("replay", "redeliver"):
+        _dead_delivery(store, "hook", f"evt_{tail}")
+        body = {"event_id": f"evt_{tail}"}
+        sent = client.post(f"{BASE}/channels/hook/{tail}", json=body, headers=keys.header("write"))
+        missing = client.post(f"{BASE}/channels/nope/{tail}", json={}, headers=keys.header("write"))
+        answers[tail] = (sent.status_code, sent.json, missing.status_code, missing.json)
+    assert answers["replay"] == answers["redeliver"]
+    assert answers["replay"][:2] == (202, {"channel": "hook", "replayed": 1})
+    assert answers["replay"][2] == 404
+    assert client.get(f"{BASE}/deadletters", headers=keys.header("read")).json["count"] == 0
 
 
 def test_fired_alerts_appear_in_the_signals_endpoint(
@@ -131,5 +159,6 @@ def test_fired_alerts_appear_in_the_signals_endpoint(
 def test_openapi_documents_the_alert_routes(client: FlaskClient) -> None:
     paths = client.get("/api/v1/openapi.json").json["paths"]
     for path in ("/rules", "/rules/{name}", "/channels", "/channels/{name}",
-                 "/channels/{name}/deliveries", "/channels/{name}/replay", "/deadletters"):  # fmt: skip
+                 "/channels/{name}/deliveries", "/channels/{name}/redeliver", "/deadletters"):  # fmt: skip
         assert f"{BASE}{path}" in paths, path
+    assert paths[f"{BASE}/channels/{{name}}/replay"]["post"]["deprecated"] is True

@@ -62,7 +62,7 @@ def test_loopback_channel_is_refused_without_the_operator_flag(run) -> None:
     assert "WEBHOOK_ALLOW_PRIVATE" in result.stderr
 
 
-def test_channels_list_log_replay_and_deadletters(
+def test_channels_list_log_redeliver_and_deadletters(
     run,
     store: RedisStore,
     settings: Settings,
@@ -77,7 +77,12 @@ def test_channels_list_log_replay_and_deadletters(
     assert json.loads(paused.stdout)["events"] == ["alerts"]
     log = run("alerts", "channels", "log", "ops", "--format", "csv")
     assert log.stdout.splitlines()[0].startswith("event_id,status,attempts,latency_ms")
-    replay = run("alerts", "channels", "replay", "ops", "--format", "json")
-    assert json.loads(replay.stdout) == {"channel": "ops", "replayed": 0}
+    redeliver = run("alerts", "channels", "redeliver", "ops", "--format", "json")
+    assert json.loads(redeliver.stdout) == {"channel": "ops", "replayed": 0}
+    old_name = run("alerts", "channels", "replay", "ops", "--format", "json")  # hidden alias
+    assert old_name.stdout == redeliver.stdout
+    listed_commands = run("alerts", "channels", "--help").stdout
+    assert "redeliver" in listed_commands
+    assert "replay" not in listed_commands
     assert json.loads(run("alerts", "deadletters", "--format", "json").stdout)["count"] == 0
     assert run("alerts", "channels", "delete", "ops", "--format", "json").exit_code == 0

@@ -154,7 +154,7 @@ def test_handshake_needs_a_valid_credential(live_server: str, keys: Keys, app: F
     ws.close()
 
 
-def test_resume_replays_missed_frames_then_live_without_gap_or_duplicate(
+def test_resume_catches_up_missed_frames_then_live_without_gap_or_duplicate(
     live_server: str, keys: Keys, store: RedisStore, settings: Settings, raw_redis: redis_lib.Redis
 ) -> None:
     first = connect(live_server, keys.read)
@@ -166,7 +166,7 @@ def test_resume_replays_missed_frames_then_live_without_gap_or_duplicate(
     drive(store, settings, ["AAPL"], START + 300, 600)  # missed while away
     producer = threading.Thread(target=drive, args=(store, settings, ["AAPL"], START + 900, 900))
     second = connect(live_server, keys.read, name="c2")
-    producer.start()  # updates keep coming while the replay runs
+    producer.start()  # updates keep coming while the catch-up runs
     send(second, action="subscribe", symbols=["AAPL"], since_seq=seen[-1])
     assert until(second, "subscribed")["seq"] == seen[-1]
     producer.join()

@@ -12,7 +12,7 @@ from cli.main import cli
 from tests.factories import START, send_tick, stored_snapshots
 from tests.processes import wait_for
 from wagehood.engine import replay
-from wagehood.service import alerts, plugins
+from wagehood.service import health_alerts, plugins
 from wagehood.service.config import load_config, save_section
 from wagehood.settings import Settings
 from wagehood.storage import keys
@@ -88,7 +88,7 @@ def test_plugins_on_a_worker_isolated_and_equal_to_replay(
     assert set(plugins.disabled(store)) == {f"strategy:{name}" for name in BAD}
     failures = store.client.hgetall(keys.PLUGIN_FAILURES)
     assert all(int(failures[f"strategy:{name}"]) >= 5 for name in BAD)
-    raised = {a["id"] for a in alerts.evaluate(store, settings)}
+    raised = {a["id"] for a in health_alerts.evaluate(store, settings)}
     assert raised >= {f"plugin:strategy:{name}" for name in BAD}
     report = {row["name"]: row for row in plugins.report(store)}
     assert report["broken_import.py"]["status"] == "failed"

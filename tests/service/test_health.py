@@ -11,7 +11,7 @@ import pytest
 import redis as redis_lib
 
 from api import create_app
-from wagehood.service import alerts, health
+from wagehood.service import health, health_alerts
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
 
@@ -43,7 +43,7 @@ def test_memory_component_reports_used_and_max_and_alerts_at_warning(
     assert found["status"] == "degraded"
     assert 0.8 <= found["ratio"] < 0.95
     assert found["max_bytes"] > found["used_bytes"] > 0
-    raised = {a["id"]: a for a in alerts.evaluate(store, settings)}
+    raised = {a["id"]: a for a in health_alerts.evaluate(store, settings)}
     assert raised["redis_memory"]["severity"] == "warning"
     assert raised["redis_memory"]["message"].startswith("Redis memory at ")
 
@@ -56,7 +56,7 @@ def test_redis_refusing_writes_is_the_named_cause_not_beat_or_workers(
     report = health.report(store, settings, lambda: {"status": "ok"})
     assert report["cause"] == "Redis refuses writes: out of memory"
     assert report["components"]["beat"]["blocked_by"] == report["cause"]
-    found = alerts.evaluate(store, settings)
+    found = health_alerts.evaluate(store, settings)
     assert sorted(a["id"] for a in found) == ["redis_memory", "redis_writes"]
     assert all(a["stored"] is False for a in found)
 

@@ -1,4 +1,4 @@
-"""Delivery channels: where events go (a URL in one payload format) and which events they take.
+"""Notification channels: where events go (a URL in one payload format) and which events they take.
 
 Filters: ``symbols`` (empty = all), ``events`` (``signals``, ``alerts`` or both),
 ``strategies`` (strategy signals; empty = all), ``rules`` (alerts; empty = all) and

@@ -5,7 +5,7 @@ is measured: a call that raises or returns something malformed counts as a failu
 result is dropped (the strategy gives no signal, the indicator no value); a call that takes
 longer than the budget counts as a failure but keeps its (valid) result. After
 ``POLICY.max_failures`` failures in a row the plugin is disabled in this process and a trip
-is queued for the service layer, which records it, raises a system alert and, for a
+is queued for the service layer, which records it, raises a health alert and, for a
 strategy, disables it in the runtime configuration so that every worker stops calling it.
 
 The guards are composition wrappers that the registries hold instead of the plugin classes:

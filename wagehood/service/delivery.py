@@ -282,7 +282,7 @@ def _dead_letter(store: RedisStore, record: dict[str, Any]) -> None:
         pipe.execute()
 
 
-# ---- log, dead letters, replay -----------------------------------------------------------
+# ---- log, dead letters, redelivery -------------------------------------------------------
 
 
 def delivery_log(store: RedisStore, channel: str, limit: int | None = 100) -> list[dict[str, Any]]:
@@ -299,7 +299,7 @@ def dead_letters(store: RedisStore, limit: int = 100) -> list[dict[str, Any]]:
         return [json.loads(v) for v in store.client.lrange(keys.DELIVERY_DEAD, 0, limit - 1)]
 
 
-def replay(store: RedisStore, channel: str, enqueue: Enqueue, event: str | None = None) -> int:
+def redeliver(store: RedisStore, channel: str, enqueue: Enqueue, event: str | None = None) -> int:
     """Send the channel's dead deliveries (or just ``event``) again; return how many.
 
     Deliveries not finished for ``STUCK_SECONDS`` (longer than any backoff: their task was

@@ -2,9 +2,9 @@
 
 The guards (``wagehood.plugins.guard``) count failures inside each process; ``record`` runs
 after each strategy step and indicator step and moves them to Redis: the failure counters, the
-disabled plugins (a system alert each, see ``alerts``), and for a disabled strategy a change
+disabled plugins (a health alert each, see ``health_alerts``), and for a disabled strategy a change
 of the runtime configuration that disables it for every worker. Enabling it again through
-``config/strategies`` clears the alert.
+``config/strategies`` clears the health alert.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""System alerts, raised and cleared by the system itself.
+"""Health alerts: system-health conditions raised and cleared by the system itself.
 
 ``evaluate`` checks every condition (Redis refusing writes or near ``maxmemory``, stale
 symbol, no worker alive, beat down or not dispatching, queue backlog growing, provider circuit open, error rate, recent dead letters)
