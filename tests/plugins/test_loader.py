@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.indicators.conftest import bars_from_closes
 from wagehood.errors import ValidationError
 from wagehood.indicators.registry import IndicatorSet, build
 from wagehood.plugins import INTERFACE_VERSION
@@ -117,3 +118,21 @@ def test_a_configured_plugin_no_longer_installed_is_ignored_on_load(
 
     assert [s.name for s in config.strategy_set.strategies] == ["rsi_trend"]
     assert "donchian_breakout" not in config.strategies
+
+
+def test_a_set_with_a_plugin_indicator_packs_and_continues_exactly(plugin_dir) -> None:
+    # The engine stores its set packed (wagehood/indicators/packing.py); a plugin indicator
+    # has no __slots__, so it travels as its own to_state() and comes back via from_state().
+    plugin_dir("donchian_indicator")
+    specs = {"sma": "sma(5)", "dc": "donchian(4)"}
+    bars = bars_from_closes([100.0 + (i * 5 % 11) - i * 0.3 for i in range(40)])
+    whole, first = IndicatorSet(specs), IndicatorSet(specs)
+    expected = [whole.update(b) for b in bars]
+
+    head = [first.update(b) for b in bars[:17]]
+    restored = IndicatorSet.unpack(specs, first.pack())
+    tail = [restored.update(b) for b in bars[17:]]
+
+    assert head + tail == expected
+    assert restored.pack() == whole.pack()
+    assert expected[-1]["dc_upper"] is not None

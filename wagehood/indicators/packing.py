@@ -26,8 +26,14 @@ from typing import Any
 PACK_VERSION = 1
 
 
-def dump(indicator: Any) -> list[Any]:
-    """Return ``indicator``'s slot values, in ``__slots__`` order, as JSON-ready values."""
+def dump(indicator: Any) -> list[Any] | dict[str, str]:
+    """Return ``indicator``'s slot values, in ``__slots__`` order, as JSON-ready values.
+
+    An indicator without ``__slots__`` (a plugin's, behind its guard) is dumped as its
+    documented ``to_state()`` mapping instead, and restored with ``from_state``.
+    """
+    if not hasattr(type(indicator), "__slots__"):
+        return dict(indicator.to_state())
     out: list[Any] = []
     for name in type(indicator).__slots__:
         value = getattr(indicator, name)
@@ -93,8 +99,12 @@ def _restore(kind: Any, plan: _Plan, values: list[Any]) -> Any:
     return indicator
 
 
-def load(template: Any, values: list[Any]) -> Any:
+def load(template: Any, values: list[Any] | dict[str, str]) -> Any:
     """Return a new indicator like ``template`` (same kind and spec) holding ``dump`` output."""
+    if type(values) is dict:
+        return type(template).from_state(values)
+    if not isinstance(values, list):
+        raise ValueError(f"packed state of a {type(template).__name__} is not a list of slots")
     return _restore(type(template), _plan(template), values)
 
 
