@@ -34,20 +34,19 @@ accept_content = ["json"]
 task_ignore_result = True
 # Webhook deliveries and exports wait on the network and the disk: they have their own queues,
 # consumed by the Procfile's ``io`` worker (a thread pool), so a slow receiver holds an I/O
-# thread, never a pipeline process. The pipeline's worker consumes only the default queue.
+# thread, never a pipeline process. Warm-ups and gap fills (long, many bars) have theirs too:
+# a worker that consumes only "celery" is never busy with one (the Procfile's worker consumes
+# "celery" and "warmup"; the dispatcher starts at most WARMUP_CONCURRENCY at a time).
 task_routes = {
     "wagehood.deliver_event": {"queue": "deliveries"},
     "wagehood.run_export": {"queue": "exports"},
+    "wagehood.warm_symbol": {"queue": "warmup"},
 }
 task_acks_late = True
 task_reject_on_worker_lost = True
 task_acks_on_failure_or_timeout = True
 task_time_limit = max(5, _settings.broker_visibility_timeout - 5)
 task_soft_time_limit = max(4, _settings.broker_visibility_timeout - 10)
-# Warm-ups and gap fills (long, many bars) have their own queue: a worker that consumes
-# only "celery" is never busy with one (Procfile: the worker consumes both queues, and the
-# dispatcher starts at most WARMUP_CONCURRENCY of them at a time).
-task_routes = {"wagehood.warm_symbol": {"queue": "warmup"}}
 worker_prefetch_multiplier = _settings.max_concurrent_calculations
 worker_concurrency = _settings.calculation_workers
 # Task events cost three extra broker publishes per task (measured: docs/benchmarks.md);

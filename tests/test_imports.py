@@ -35,7 +35,11 @@ THIRD_PARTY = {
         "wagehood/alerts/transport.py",
     ),
     "httpcore": ("wagehood/alerts/transport.py",),
-    "pybreaker": ("wagehood/storage/breaker.py", "wagehood/service/fetch.py"),
+    "pybreaker": (
+        "wagehood/storage/breaker.py",
+        "wagehood/service/fetch.py",
+        "wagehood/service/warmup.py",
+    ),
     "jwt": ("wagehood/service/auth.py",),
 }
 
