@@ -1,5 +1,9 @@
 """Heartbeat threads: each worker node in ``wh:workers``, the beat process in ``wh:beat:process``.
 
+Only nodes that consume the pipeline's queue (``celery``) count as workers for health and
+alerts; the ``io`` node (deliveries and exports) beats in ``wh:workers:io``, so a dead
+pipeline worker is not hidden by a live io worker.
+
 Started by Celery's ``worker_ready``/``beat_init`` signals; a worker removes its own entry on
 ``worker_shutdown``. The monitor and the health endpoint read them (``service.monitoring``).
 """
@@ -21,6 +25,7 @@ from workers.runtime import store
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
+PIPELINE_QUEUE = "celery"
 _stop = threading.Event()
 
 
@@ -37,15 +42,22 @@ def _start_heartbeat(key: str, field: str | None) -> None:
     threading.Thread(target=_beat_forever, args=(key, field), daemon=True).start()
 
 
+def _heartbeat_key(sender: Any) -> str:
+    # The queues this node consumes (its -Q); None or empty: every queue, the pipeline's too.
+    app = getattr(sender, "app", None)
+    consumed = app.amqp.queues.consume_from if app is not None else None
+    return keys.WORKERS if not consumed or PIPELINE_QUEUE in consumed else keys.IO_WORKERS
+
+
 def _worker_ready(sender: Any = None, **_: Any) -> None:
-    _start_heartbeat(keys.WORKERS, str(getattr(sender, "hostname", "worker")))
+    _start_heartbeat(_heartbeat_key(sender), str(getattr(sender, "hostname", "worker")))
 
 
 def _worker_shutdown(sender: Any = None, **_: Any) -> None:
     _stop.set()
     try:
         with translate_errors():
-            store().client.hdel(keys.WORKERS, str(getattr(sender, "hostname", "worker")))
+            store().client.hdel(_heartbeat_key(sender), str(getattr(sender, "hostname", "worker")))
     except TemporaryError:
         logger.debug("could not remove worker heartbeat: redis unavailable")
 

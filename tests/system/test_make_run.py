@@ -14,6 +14,8 @@ import httpx
 from cli.redis_server import LocalRedis, free_port
 from tests.processes import ROOT, env_for, wait_for
 
+DEFAULT_SYMBOLS = ("SPY", "QQQ", "IWM", "AAPL", "TSLA")
+
 
 def _descendants(pid: int) -> set[int]:
     children: set[int] = set()
@@ -86,33 +88,36 @@ def test_start_all_serves_the_default_watchlist_and_ctrl_c_stops_everything(
             headers={"Authorization": f"Bearer {key}"},
         )
 
-        def latest_ok() -> bool:
+        def spy_time() -> float:
+            return float(client.get("/realtime/data/latest/SPY").json()["time"] or 0)
+
+        def warm(symbol: str, timeframe: str) -> bool:
+            # Issue 15: full history and every default indicator non-null on every timeframe.
+            response = client.get(f"/realtime/indicators/{symbol}", params={"timeframe": timeframe})
+            body = response.json() if response.status_code == 200 else {}
+            values = body.get("indicators") or {}
+            return body.get("bars_processed", 0) >= 300 and all(
+                v is not None for v in values.values()
+            )
+
+        def all_warm() -> bool:
             try:
-                return all(
-                    client.get(f"/realtime/data/latest/{s}").status_code == 200
-                    for s in ("SPY", "QQQ", "IWM", "AAPL", "TSLA")
-                )
+                return all(warm(s, tf) for s in DEFAULT_SYMBOLS for tf in ("1m", "5m", "1h"))
             except httpx.HTTPError:
                 return False
 
-        wait_for(latest_ok, 60, "latest data for the default watchlist", interval=0.5)
-        first = client.get("/realtime/data/latest/SPY").json()["time"]
-        wait_for(
-            lambda: client.get("/realtime/data/latest/SPY").json()["time"] > first,
-            5,
-            "SPY to update",
-        )
+        # 30 s on a quiet machine (docs/benchmarks.md); the suite shares two loaded cores.
+        wait_for(all_warm, 120, "every default symbol warm on 1m, 5m and 1h", interval=1)
+        wait_for(lambda: spy_time() > 0, 30, "SPY's first live tick")
+        first = spy_time()
+        wait_for(lambda: spy_time() > first, 10, "SPY to update")
         assert httpx.get(f"http://127.0.0.1:{flower_port}/", timeout=5).status_code in (200, 401)
         # a worker that dies (e.g. kombu giving up when Redis vanishes) is restarted
         worker = _celery_worker(proc.pid)
         os.kill(worker, signal.SIGKILL)
         wait_for(lambda: _celery_worker(proc.pid) not in (None, worker), 30, "a new worker")
-        after = client.get("/realtime/data/latest/SPY").json()["time"]
-        wait_for(
-            lambda: client.get("/realtime/data/latest/SPY").json()["time"] > after,
-            30,
-            "SPY to update again",
-        )
+        after = spy_time()
+        wait_for(lambda: spy_time() > after, 30, "SPY to update again")
         children = _descendants(proc.pid)
         assert len(children) >= 4
 

@@ -57,7 +57,14 @@ def assert_state_equals_replay(
         "strategies to catch up",
     )
     stored = [json.loads(f["data"]) for _, f in store.stream_range(keys.symbol_signals(symbol))]
-    assert [s for s in stored if s["timeframe"] == tf.value] == expected
+    # A signal on a bar the warm-up applied from provider history is marked "historical" (it
+    # is stored for the chart, never delivered); the replay cannot know which bars those were.
+    found = [
+        {k: v for k, v in s.items() if k != "historical"}
+        for s in stored
+        if s["timeframe"] == tf.value
+    ]
+    assert found == expected
     return live
 
 

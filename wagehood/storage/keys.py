@@ -30,6 +30,7 @@ BUDGET_PREFIX = f"{PREFIX}:budget"  # per provider: ":log" zset of request times
 ALERTS_HISTORY = f"{PREFIX}:alerts:history"  # stream of alerts raised and cleared
 ALERTS_LOCK = f"{PREFIX}:alerts:lock"  # short lock: one alert evaluation at a time
 WORKERS = f"{PREFIX}:workers"  # hash: worker node name -> epoch seconds of its heartbeat
+IO_WORKERS = f"{PREFIX}:workers:io"  # hash: io worker node -> last heartbeat (epoch s)
 BEAT_PROCESS = f"{PREFIX}:beat:process"  # epoch seconds of the beat process's own heartbeat
 HEALTH_PROBE = f"{PREFIX}:health:probe"  # short-lived key health writes to see writes accepted
 TASK_SECONDS = f"{PREFIX}:stats:tasks"  # hash: "<task>|<bucket>" -> count, "<task>|sum"
