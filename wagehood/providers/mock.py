@@ -230,19 +230,10 @@ def _descend(
     # their midpoints, else the position reached. ``uniforms`` are those of the first
     # level's block of levels (unused when that level starts a block: it draws its own).
     left, right, index, w_left, w_right = walk
-    log, sqrt, cos, sin = math.log, math.sqrt, math.cos, math.sin
     for level in levels:
-        half_sd = _HALF_SD[level]
-        depth = level & 3  # BLOCK == 4
-        if not depth and level:
-            uniforms = _UNPACK(_digest(hasher, branch, level, index))
-        node = (1 << depth) - 1 + (index & ((1 << depth) - 1))
-        pair = node & ~1
-        radius = sqrt(-2.0 * log((uniforms[pair] + 0.5) * _UNIT))
-        angle = _TWO_PI * (uniforms[pair + 1] + 0.5) * _UNIT
-        normal = radius * (sin(angle) if node & 1 else cos(angle))
+        normal, uniforms = _node_normal(hasher, branch, level, index, uniforms)
         middle = (left + right) >> 1
-        w_middle = 0.5 * (w_left + w_right) + half_sd * normal
+        w_middle = 0.5 * (w_left + w_right) + _HALF_SD[level] * normal
         if target < middle:
             right, w_right, index = middle, w_middle, index << 1
         elif target > middle:
@@ -250,6 +241,21 @@ def _descend(
         else:
             return w_middle
     return (left, right, index, w_left, w_right)
+
+
+def _node_normal(
+    hasher: hashlib.blake2b, branch: int, level: int, index: int, uniforms: tuple[int, ...]
+) -> tuple[float, tuple[int, ...]]:
+    # The standard normal of node ``index`` at ``level`` (Box-Muller on its pair of uniforms),
+    # and the uniforms of its block of levels (drawn anew where the level starts a block).
+    depth = level & 3  # BLOCK == 4
+    if not depth and level:
+        uniforms = _UNPACK(_digest(hasher, branch, level, index))
+    node = (1 << depth) - 1 + (index & ((1 << depth) - 1))
+    pair = node & ~1
+    radius = math.sqrt(-2.0 * math.log((uniforms[pair] + 0.5) * _UNIT))
+    angle = _TWO_PI * (uniforms[pair + 1] + 0.5) * _UNIT
+    return radius * (math.sin(angle) if node & 1 else math.cos(angle)), uniforms
 
 
 def _end(found: float | _Walk, target: int) -> float:
@@ -343,18 +349,10 @@ def _descend_many(
     if targets[-1] == right:
         found.append((right, w_right))
         targets = targets[:-1]
-    log, sqrt, cos, sin = math.log, math.sqrt, math.cos, math.sin
     stack = [(0, 0, right, 0, 0.0, w_right, uniforms, 0, len(targets))]
     while stack:
         level, left, right, index, w_left, w_right, uniforms, lo, hi = stack.pop()
-        depth = level & 3  # BLOCK == 4
-        if not depth and level:
-            uniforms = _UNPACK(_digest(hasher, branch, level, index))
-        node = (1 << depth) - 1 + (index & ((1 << depth) - 1))
-        pair = node & ~1
-        radius = sqrt(-2.0 * log((uniforms[pair] + 0.5) * _UNIT))
-        angle = _TWO_PI * (uniforms[pair + 1] + 0.5) * _UNIT
-        normal = radius * (sin(angle) if node & 1 else cos(angle))
+        normal, uniforms = _node_normal(hasher, branch, level, index, uniforms)
         middle = (left + right) >> 1
         w_middle = 0.5 * (w_left + w_right) + _HALF_SD[level] * normal
         split = bisect_left(targets, middle, lo, hi)
