@@ -82,5 +82,7 @@ def test_pipeline_stays_fresh_while_every_webhook_channel_times_out(
     assert max(during) < 10, during
     assert len(tarpit.held) >= threads  # every delivery thread was held the whole time
     sending = [r for n in range(CHANNELS) for r in delivery.delivery_log(system.store, f"pit{n}")]
-    assert len(sending) == CHANNELS * EVENTS
+    # Warm symbols may also signal for real meanwhile; every flooded event is on every channel.
+    flooded = [r for r in sending if "alert:dip" in r["summary"]]
+    assert len(flooded) == CHANNELS * EVENTS
     assert not any(r["status"] == "delivered" for r in sending)
