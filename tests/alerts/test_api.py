@@ -100,13 +100,18 @@ def _dead_delivery(store: RedisStore, channel: str, event_id: str) -> None:
          "error": "HTTP 500", "at": 0.0}))  # fmt: skip
 
 
-def test_delivery_log_dead_letters_and_redeliver(
-    store: RedisStore, settings: Settings, client: FlaskClient, keys: Keys
-) -> None:
+def _hook_channel(store: RedisStore, settings: Settings) -> None:
+    # A channel "hook" on a loopback URL nothing listens on, for the redeliver routes.
     delivery.create_channel(
         store, settings.replace(webhook_allow_private=True),
         {"name": "hook", "url": "http://127.0.0.1:9/x"},
     )  # fmt: skip
+
+
+def test_delivery_log_dead_letters_and_redeliver(
+    store: RedisStore, settings: Settings, client: FlaskClient, keys: Keys
+) -> None:
+    _hook_channel(store, settings)
     _dead_delivery(store, "hook", "evt_1")
     log = client.get(f"{BASE}/channels/hook/deliveries", headers=keys.header("read")).json
     assert log["deliveries"][0]["status"] == "dead"
@@ -127,10 +132,7 @@ def test_delivery_log_dead_letters_and_redeliver(
 def test_the_old_replay_path_answers_like_redeliver(
     store: RedisStore, settings: Settings, client: FlaskClient, keys: Keys
 ) -> None:
-    delivery.create_channel(
-        store, settings.replace(webhook_allow_private=True),
-        {"name": "hook", "url": "http://127.0.0.1:9/x"},
-    )  # fmt: skip
+    _hook_channel(store, settings)
     answers = {}
     for tail in ("replay", "redeliver"):
         _dead_delivery(store, "hook", f"evt_{tail}")
