@@ -64,8 +64,16 @@ def engine(symbol: str, timeframe: Timeframe) -> str:
 
 
 def bars(symbol: str, timeframe: Timeframe) -> str:
-    """Return the stream of closed bars with their indicator values (ids ``<bar time>-1``)."""
+    """Return the stream of closed bars, compact (ids ``<bar time>-1``, see service/barstore)."""
     return f"{_tag(symbol)}:bars:{timeframe.value}"
+
+
+def checkpoints(symbol: str, timeframe: Timeframe) -> str:
+    """Return the stream of packed engine states the bars stream's values are recomputed from.
+
+    Ids ``<last applied bar time>-1`` (``0-1``: before the stream's first bar).
+    """
+    return f"{_tag(symbol)}:ckpt:{timeframe.value}"
 
 
 def strategy_state(symbol: str, timeframe: Timeframe) -> str:

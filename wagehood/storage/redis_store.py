@@ -20,33 +20,51 @@ import redis
 from wagehood.errors import TemporaryError
 from wagehood.storage import keys
 
-# ARGV: guard field, expected version, updates maxlen, then the counts of hash writes, field
-# deletions, stream appends and update frames, then each of them in that order as
-# ``key-index n item*n`` (an append: ``key-index id maxlen n item*n``; a frame: type, symbol,
-# data). Flat arguments rather than one JSON document: nothing is encoded twice, and the
-# script does not decode a document.
+# ARGV: guard field, expected version, updates maxlen, then the counts of key deletions, hash
+# writes, field deletions, stream appends, stream trims and update frames, then each of them in
+# that order: a deletion ``key-index``; a hash write or field deletion ``key-index n item*n``;
+# an append ``key-index id maxlen n item*n`` (maxlen 0: uncapped); a trim ``key-index strategy
+# threshold`` (``MAXLEN`` approximate, ``MINID`` exact); a frame ``type symbol data``. Flat
+# arguments rather than one JSON document: nothing is encoded twice, and the script does not
+# decode a document.
 COMMIT_SCRIPT = """
 local ver = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
 if ver ~= ARGV[2] then return -1 end
-local i = 8
+local i = 10
 for _ = 1, tonumber(ARGV[4]) do
+  redis.call('DEL', KEYS[tonumber(ARGV[i])])
+  i = i + 1
+end
+for _ = 1, tonumber(ARGV[5]) do
   local n = tonumber(ARGV[i + 1])
   redis.call('HSET', KEYS[tonumber(ARGV[i])], unpack(ARGV, i + 2, i + 1 + n))
   i = i + 2 + n
 end
-for _ = 1, tonumber(ARGV[5]) do
+for _ = 1, tonumber(ARGV[6]) do
   local n = tonumber(ARGV[i + 1])
   redis.call('HDEL', KEYS[tonumber(ARGV[i])], unpack(ARGV, i + 2, i + 1 + n))
   i = i + 2 + n
 end
-for _ = 1, tonumber(ARGV[6]) do
+for _ = 1, tonumber(ARGV[7]) do
   local n = tonumber(ARGV[i + 3])
-  redis.call('XADD', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', ARGV[i + 2], ARGV[i + 1],
-             unpack(ARGV, i + 4, i + 3 + n))
+  if ARGV[i + 2] == '0' then
+    redis.call('XADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1], unpack(ARGV, i + 4, i + 3 + n))
+  else
+    redis.call('XADD', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', ARGV[i + 2], ARGV[i + 1],
+               unpack(ARGV, i + 4, i + 3 + n))
+  end
   i = i + 4 + n
 end
+for _ = 1, tonumber(ARGV[8]) do
+  if ARGV[i + 1] == 'MAXLEN' then
+    redis.call('XTRIM', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', ARGV[i + 2])
+  else
+    redis.call('XTRIM', KEYS[tonumber(ARGV[i])], 'MINID', ARGV[i + 2])
+  end
+  i = i + 3
+end
 local seq = 0
-for _ = 1, tonumber(ARGV[7]) do
+for _ = 1, tonumber(ARGV[9]) do
   seq = redis.call('INCR', KEYS[3])
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-1',
              'type', ARGV[i], 'symbol', ARGV[i + 1], 'data', ARGV[i + 2])
@@ -65,14 +83,16 @@ class Commit:
     guard_key: str
     expected: str
     guard_field: str = "ver"
+    delete: list[str] = field(default_factory=list)
     hset: dict[str, dict[str, str]] = field(default_factory=dict)
     hdel: dict[str, list[str]] = field(default_factory=dict)
     xadd: list[tuple[str, str, int, dict[str, str]]] = field(default_factory=list)
+    trim: list[tuple[str, str, str]] = field(default_factory=list)
     updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         """Return whether the commit writes nothing (then it needs no guard check)."""
-        return not (self.hset or self.hdel or self.xadd or self.updates)
+        return not (self.delete or self.hset or self.hdel or self.xadd or self.trim or self.updates)
 
     def keys_and_args(self, updates_maxlen: int) -> tuple[list[str], list[str | int]]:
         """Return the script's KEYS and ARGV (layout above ``COMMIT_SCRIPT``)."""
@@ -88,13 +108,18 @@ class Commit:
         hset = [(k, v) for k, v in self.hset.items() if v]
         hdel = [(k, v) for k, v in self.hdel.items() if v]
         args: list[str | int] = [self.guard_field, self.expected, updates_maxlen]
-        args += (len(hset), len(hdel), len(self.xadd), len(self.updates))
+        args += (len(self.delete), len(hset), len(hdel), len(self.xadd), len(self.trim))
+        args.append(len(self.updates))
+        for key in self.delete:
+            args.append(slot(key))
         for key, mapping in hset:
             args += (slot(key), 2 * len(mapping), *_flatten(mapping))
         for key, names in hdel:
             args += (slot(key), len(names), *names)
         for key, entry_id, maxlen, fields in self.xadd:
             args += (slot(key), entry_id, maxlen, 2 * len(fields), *_flatten(fields))
+        for key, strategy, threshold in self.trim:
+            args += (slot(key), strategy, threshold)
         for kind, symbol, data in self.updates:
             args += (kind, symbol, json.dumps(data, separators=(",", ":")))
         return key_list, args
