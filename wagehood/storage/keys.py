@@ -20,6 +20,7 @@ DEAD_LETTERS = f"{PREFIX}:deadletters"  # stream of tasks that failed for good
 API_KEYS = f"{PREFIX}:apikeys"  # hash: key id -> JSON {hash, name, permissions, ...}
 JWT_SECRET = f"{PREFIX}:jwt:secret"  # retired: where old versions kept the JWT secret
 EXPORTS = f"{PREFIX}:exports"  # hash: export id -> JSON status
+EXPORTS_CREATED = f"{PREFIX}:exports:created"  # sorted set: export id -> time requested
 BEAT_HEARTBEAT = f"{PREFIX}:beat:heartbeat"  # epoch seconds of the last dispatch
 STATS = f"{PREFIX}:stats"  # hash of counters (bars, ticks, errors, ...)
 LATENCY = f"{PREFIX}:stats:latency"  # capped list of tick-to-state latencies (ms)
