@@ -123,7 +123,7 @@ def run(quick: bool) -> dict[str, Any]:
     if step is None:
         step = pipeline.run_ours(1000, 6.0, web=True)
     rows: list[list[Any]] = [
-        [f"Redis: {name}", mem, legacy, mem / legacy if legacy else None]
+        [f"Redis: {name}", mem, legacy, mem / legacy if legacy else "new"]
         for name, (mem, legacy) in redis["parts"].items()
     ]
     rows.append(

@@ -41,7 +41,7 @@ def _offline_values(ctx: pipeline.PipelineContext, bars: list[Bar]) -> dict[int,
 def write_legacy_stream(store: RedisStore, symbol: str, tf: Timeframe) -> None:
     """Rewrite a bars stream as the version before the compact encoding wrote it (frozen copy):
     fields ``o h l c v`` as ``repr``, ``ind`` the values as JSON, ``hist`` on provider bars;
-    no checkpoints."""
+    no checkpoints; the engine hash's ``bar`` the JSON of the last bar's ``o h l c v``."""
     stream = store.stream_range(keys.bars(symbol, tf))
     old = {barstore.entry_time(i) for i, f in stream if barstore.is_historical(f)}
     snapshots = barstore.read(store, symbol, tf)
@@ -60,6 +60,8 @@ def write_legacy_stream(store: RedisStore, symbol: str, tf: Timeframe) -> None:
         if bar.time in old:
             fields["hist"] = "1"
         store.client.xadd(keys.bars(symbol, tf), fields, id=keys.bar_id(bar.time))
+    last = {k: v for k, v in fields.items() if k in "ohlcv"}  # the engine hash's last bar
+    store.client.hset(keys.engine(symbol, tf), "bar", json.dumps(last))
 
 
 def test_entry_is_one_exact_field() -> None:
@@ -130,6 +132,7 @@ def test_stream_of_the_json_encoding_answers_the_same_and_continues_compact(
 
     write_legacy_stream(store, SYMBOL, TF)
     assert "ind" in store.stream_range(keys.bars(SYMBOL, TF), count=1)[0][1]
+    assert store.client.hget(keys.engine(SYMBOL, TF), "bar").startswith("{")
     after = [
         queries.historical(store, SYMBOL, TF, limit=1000),
         queries.historical(store, SYMBOL, TF, start=bars[250].time, limit=100),

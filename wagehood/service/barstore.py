@@ -109,25 +109,35 @@ def specs_digest(fingerprint: str) -> str:
 class CheckpointLog:
     """A symbol and timeframe's checkpoints: ``(bars processed, bar time)``, oldest first.
 
-    ``added`` are the packed states this step appends; ``rebuild`` replaces the stream (an
-    engine re-warmed from the stored bars writes all of its checkpoints anew).
+    ``text`` is the engine hash's ``ckpts`` field, parsed only where the marks are needed
+    (a checkpoint or a trim is due: once in ``CHECKPOINT_EVERY`` bars). ``added`` are the
+    packed states this step appends; ``rebuild`` replaces the stream (an engine re-warmed
+    from the stored bars writes all of its checkpoints anew).
     """
 
-    marks: list[tuple[int, int]] = field(default_factory=list)
+    text: str = ""
     added: list[tuple[int, str]] = field(default_factory=list)
     rebuild: bool = False
+    _marks: list[tuple[int, int]] | None = field(default=None, repr=False)
 
-    @classmethod
-    def parse(cls, text: str | None) -> CheckpointLog:
-        """Return the log kept in the engine hash's ``ckpts`` field."""
-        marks = []
-        for item in (text or "").split(","):
-            if item:
-                n, t = item.split(":")
-                marks.append((int(n), int(t)))
-        return cls(marks)
+    @property
+    def marks(self) -> list[tuple[int, int]]:
+        """Return the checkpoints as ``(bars processed, bar time)``, oldest first."""
+        if self._marks is None:
+            self._marks = _parse(self.text)
+        return self._marks
 
-    def text(self) -> str:
+    @marks.setter
+    def marks(self, value: list[tuple[int, int]]) -> None:
+        self._marks = value
+
+    def head(self) -> list[int]:
+        """Return the bar counts of the oldest two checkpoints (fewer if there are fewer)."""
+        if self._marks is not None:
+            return [n for n, _ in self._marks[:2]]
+        return [int(item.split(":", 1)[0]) for item in self.text.split(",", 2)[:2] if item]
+
+    def field_text(self) -> str:
         """Return the ``ckpts`` field."""
         return ",".join(f"{n}:{t}" for n, t in self.marks)
 
@@ -142,32 +152,55 @@ class CheckpointLog:
         self.marks = [(n + by, t) for n, t in self.marks]
 
 
+def _parse(text: str) -> list[tuple[int, int]]:
+    marks = []
+    for item in text.split(","):
+        if item:
+            n, t = item.split(":")
+            marks.append((int(n), int(t)))
+    return marks
+
+
 def engine_log(engine: Engine) -> CheckpointLog:
     """Return the checkpoint log an engine's saved hash holds (empty for a new engine)."""
-    return CheckpointLog.parse((engine.saved or {}).get(LOG_FIELD))
+    return CheckpointLog((engine.saved or {}).get(LOG_FIELD) or "")
 
 
 def apply_closed(
     commit: Commit, engine: Engine, log: CheckpointLog, bars: Sequence[Bar], *, historical: bool
-) -> list[Snapshot]:
-    """Apply ``bars`` to ``engine``, appending each applied one to the commit; return their snapshots.
+) -> tuple[list[Snapshot], str]:
+    """Apply ``bars`` to ``engine``, appending each applied one to the commit.
+
+    Returns the applied bars' snapshots and the last one's ``b`` field (see ``last_bar``).
 
     Also checkpoints the engine where due (every ``CHECKPOINT_EVERY`` bars, and before the
     first bar of a log that has none: a new engine, or a state saved before checkpoints).
     """
     stream = keys.bars(engine.symbol, engine.timeframe)
-    if not log.marks:
+    if not log.head():
         log.mark(engine)
     applied = []
+    fields: dict[str, str] = {}
     for bar in bars:
         snapshot = engine.apply(bar)
         if snapshot is None:
             continue
-        commit.xadd.append((stream, keys.bar_id(bar.time), 0, encode_bar(bar, historical)))
+        fields = encode_bar(bar, historical)
+        commit.xadd.append((stream, keys.bar_id(bar.time), 0, fields))
         if engine.bars_processed % CHECKPOINT_EVERY == 0:
             log.mark(engine)
         applied.append(snapshot)
-    return applied
+    return applied, fields.get(BAR_FIELD, "")
+
+
+def last_bar(symbol: str, tf: Timeframe, time: int, text: str) -> Bar:
+    """Return the engine hash's last bar from its ``bar`` field.
+
+    The field is a bars-stream ``b`` value; versions before the compact encoding wrote the
+    JSON of the fields ``o h l c v``.
+    """
+    fields = json.loads(text) if text.startswith("{") else {BAR_FIELD: text}
+    return decode(symbol, tf, keys.bar_id(time), fields).bar
 
 
 def add_checkpoints(
@@ -190,17 +223,18 @@ def add_checkpoints(
         for time, packed in log.added:
             fields = {"specs": digest, "state": _compress(packed)}
             commit.xadd.append((checkpoints, keys.bar_id(time), 0, fields))
-    now = engine.bars_processed
-    keep = [i for i, (n, _) in enumerate(log.marks) if now - n >= maxlen]
-    if keep and keep[-1] > 0:
-        oldest = log.marks[keep[-1]][1]
-        log.marks = log.marks[keep[-1] :]
+    now, head = engine.bars_processed, log.head()
+    if now - head[0] < maxlen:
+        commit.trim.append((stream, "MAXLEN", str(maxlen)))
+    elif len(head) > 1 and now - head[1] >= maxlen:
+        marks = log.marks
+        keep = max(i for i, (n, _) in enumerate(marks) if now - n >= maxlen)
+        oldest = marks[keep][1]
+        log.marks = marks[keep:]
         commit.trim += [(stream, "MINID", f"{oldest}-2"), (checkpoints, "MINID", f"{oldest}-1")]
         changed = True
-    elif not keep:
-        commit.trim.append((stream, "MAXLEN", str(maxlen)))
     if changed:
-        state[LOG_FIELD] = log.text()
+        state[LOG_FIELD] = log.field_text()
 
 
 def _compress(packed: str) -> str:

@@ -184,14 +184,13 @@ def _apply_closed(
     *,
     historical: bool,
 ) -> list[BarRef]:
-    applied = barstore.apply_closed(commit, engine, log, bars, historical=historical)
+    applied, encoded = barstore.apply_closed(commit, engine, log, bars, historical=historical)
     if not applied:
         return []
     snapshot = applied[-1]
     state = engine.state_changes()  # only what this bar changed
     state["values"] = json.dumps(dict(snapshot.values), separators=(",", ":"))
-    # The bar alone (its values are the field above), as ``queries.indicators`` reads it.
-    state["bar"] = json.dumps({key: repr(getattr(snapshot.bar, name)) for key, name in _OHLCV})
+    state["bar"] = encoded  # the bar alone, as ``queries.indicators`` reads it
     barstore.add_checkpoints(commit, engine, log, state, ctx.streams_maxlen)
     name = keys.engine(engine.symbol, engine.timeframe)
     commit.hset[name] = state
@@ -200,9 +199,6 @@ def _apply_closed(
         commit.hdel[name] = stale
     commit.updates.append(("indicators", engine.symbol, indicator_frame(engine, snapshot)))
     return [[s.bar.symbol, s.bar.timeframe.value, s.bar.time] for s in applied]
-
-
-_OHLCV = (("o", "open"), ("h", "high"), ("l", "low"), ("c", "close"), ("v", "volume"))
 
 
 def _load_engines(

@@ -89,15 +89,14 @@ def indicators(store: RedisStore, symbol: str, timeframe: Timeframe) -> dict[str
     bar_time = int(state["last_bar_time"]) if state.get("last_bar_time") else None
     bar = None
     if state.get("bar") and bar_time is not None:
-        fields = json.loads(state["bar"])
-        bar = barstore.decode(symbol, timeframe, keys.bar_id(bar_time), fields)
+        bar = barstore.last_bar(symbol, timeframe, bar_time, state["bar"])
     return {
         "symbol": symbol,
         "timeframe": timeframe.value,
         "bar_time": bar_time,
         "timestamp": iso_time(bar_time) if bar_time is not None else None,
         "bars_processed": int(state.get("bars_processed", 0)),
-        "bar": bar.bar.to_dict() if bar else None,
+        "bar": bar.to_dict() if bar else None,
         "indicators": values if values is not None else _empty_columns(state, configured),
     }
 
