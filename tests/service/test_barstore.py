@@ -169,3 +169,23 @@ def test_config_change_recomputes_compact_bars_with_the_new_indicators(
     fresh = _offline_values(ctx, [s.bar for s in stored])  # re-warmed from the stored bars
     assert [dict(s.values) for s in stored] == [fresh[s.bar.time] for s in stored]
     assert all("ema_5" in s.values for s in stored)
+
+
+def test_entries_trimmed_after_they_were_read_are_left_out_and_the_rest_exact(
+    store: RedisStore, settings: Settings
+) -> None:
+    ctx = pipeline.PipelineContext(store, context(store, settings).config, 600)
+    bars = _bars(1200)
+    pipeline.apply_bars(ctx, SYMBOL, TF, bars[:1000])
+    stale = store.stream_range(keys.bars(SYMBOL, TF), count=300)  # the oldest bars, read now
+
+    pipeline.apply_bars(ctx, SYMBOL, TF, bars[1000:])  # trims them (and their checkpoints)
+
+    oldest = barstore.entry_time(store.stream_range(keys.bars(SYMBOL, TF), count=1)[0][0])
+    assert barstore.entry_time(stale[-1][0]) > oldest > barstore.entry_time(stale[0][0])
+    answered = barstore.snapshots(store, SYMBOL, TF, stale)
+    expected = _offline_values(ctx, bars)
+    assert [s.bar.time for s in answered] == [
+        barstore.entry_time(i) for i, _ in stale if barstore.entry_time(i) >= oldest
+    ]
+    assert [dict(s.values) for s in answered] == [expected[s.bar.time] for s in answered]

@@ -260,7 +260,8 @@ def snapshots(
 
     Values of the earlier encoding's entries are their stored ones; ``known`` gives others
     by bar time (the engine hash's last values); the rest are recomputed from the nearest
-    checkpoint before them.
+    checkpoint before them. Entries a concurrent commit trimmed away since they were read
+    (the oldest of a full stream) are left out.
     """
     stored = [decode(symbol, tf, i, f) for i, f in entries]
     known = known or {}
@@ -272,7 +273,9 @@ def snapshots(
         if values is None:
             values = known.get(s.bar.time)
             if values is None:
-                values = computed.get(s.bar.time, {})
+                values = computed.get(s.bar.time)
+                if values is None:
+                    continue  # trimmed away since it was read
         out.append(Snapshot(s.bar, values))
     return out
 
@@ -285,26 +288,25 @@ def recompute(
     Replays, from the newest checkpoint before them whose specs are the engine's, the stored
     bars up to the first of them, then them; without such a checkpoint (the configuration
     changed since), from the stream's start with a new engine, as the live engine's re-warm
-    does.
+    does. Bars trimmed away since they were read (older than the oldest checkpoint) get none.
     """
     first = stored[0].bar.time
-    fingerprint, found = store.pipeline_reads(
-        [
-            ("hget", (keys.engine(symbol, tf), "specs")),
-            ("xrevrange", (keys.checkpoints(symbol, tf), keys.bar_id(first - 1), "-", 1)),
-        ]
+    fingerprint, found, before = store.checkpoint_read(
+        keys.engine(symbol, tf),
+        keys.checkpoints(symbol, tf),
+        keys.bars(symbol, tf),
+        keys.bar_id(first - 1),
+        keys.bar_id(first),
     )
     if fingerprint is None:
         return {}
     specs: dict[str, str] = json.loads(fingerprint)
     engine = Engine.new(symbol, tf, specs)
-    start = "-"
-    if found and found[0][1].get("specs") == specs_digest(fingerprint):
-        entry_id, fields = found[0]
-        engine.indicators = IndicatorSet.unpack(specs, _decompress(fields["state"]))
-        engine.last_bar_time = entry_time(entry_id) or None
-        start = f"({entry_id}"
-    before = store.stream_range(keys.bars(symbol, tf), start, f"({keys.bar_id(first)}")
+    if found and found[1].get("specs") == specs_digest(fingerprint):
+        engine.indicators = IndicatorSet.unpack(specs, _decompress(found[1]["state"]))
+        engine.last_bar_time = entry_time(found[0]) or None
+    else:
+        before = store.stream_range(keys.bars(symbol, tf), "-", f"({keys.bar_id(first)}")
     for entry_id, fields in before:
         engine.apply(decode(symbol, tf, entry_id, fields).bar)
     out: dict[int, Values] = {}

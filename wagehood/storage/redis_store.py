@@ -76,6 +76,21 @@ return new
 """
 
 
+# KEYS: engine hash, checkpoints stream, bars stream; ARGV: the last checkpoint id wanted
+# (inclusive), the end of the bars (exclusive). The newest checkpoint up to ARGV[1] (else the
+# oldest there is) and the bars after it up to ARGV[2], read atomically: a commit that trims
+# both streams cannot come in between.
+CHECKPOINT_READ_SCRIPT = """
+local found = redis.call('XREVRANGE', KEYS[2], ARGV[1], '-', 'COUNT', 1)
+if #found == 0 then found = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1) end
+local bars = {}
+if #found == 1 then bars = redis.call('XRANGE', KEYS[3], '(' .. found[1][1], '(' .. ARGV[2]) end
+return {redis.call('HGET', KEYS[1], 'specs') or false, found, bars}
+"""
+
+Entry = tuple[str, dict[str, str]]
+
+
 @dataclass
 class Commit:
     """All writes of one guarded step, applied atomically or not at all."""
@@ -125,6 +140,12 @@ class Commit:
         return key_list, args
 
 
+def _entry(raw: Any) -> Entry:
+    # A stream entry as a script returns it: [id, [field, value, ...]].
+    entry_id, flat = raw
+    return entry_id, dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 def _flatten(mapping: Mapping[str, str]) -> list[str]:
     flat: list[str] = []
     for key, value in mapping.items():
@@ -140,6 +161,7 @@ class RedisStore:
         self.client = client
         self.updates_maxlen = updates_maxlen
         self._commit = client.register_script(COMMIT_SCRIPT)
+        self._checkpoint_read = client.register_script(CHECKPOINT_READ_SCRIPT)
 
     @classmethod
     def from_url(cls, url: str, updates_maxlen: int = 100_000) -> RedisStore:
@@ -178,6 +200,20 @@ class RedisStore:
         """Return stream entries between ids ``start`` and ``end``, oldest first."""
         with translate_errors():
             return list(self.client.xrange(name, start, end, count=count))
+
+    def checkpoint_read(
+        self, engine: str, checkpoints: str, stream: str, last: str, end: str
+    ) -> tuple[str | None, Entry | None, list[Entry]]:
+        """Return (atomically) an engine hash's ``specs``, the checkpoint to replay from and the bars after it.
+
+        The checkpoint is the newest with an id up to ``last``, else the oldest there is; the
+        bars are those after it and before ``end`` (exclusive).
+        """
+        with translate_errors():
+            specs, found, bars = self._checkpoint_read(
+                keys=[engine, checkpoints, stream], args=[last, end]
+            )
+        return specs, _entry(found[0]) if found else None, [_entry(e) for e in bars]
 
     def pipeline_reads(self, calls: Iterable[tuple[str, tuple[Any, ...]]]) -> list[Any]:
         """Run read commands ``(method, args)`` in one round trip and return their results."""
