@@ -77,19 +77,19 @@ def _plan(
     for index, (((symbol, tf), _), state, new, before, last) in enumerate(
         zip(items, states, news, befores, lasts, strict=True)
     ):
-        known = barstore.last_values(last)
-        history = [*before, *barstore.snapshots(ctx.store, symbol, tf, new, known)]
-        signals = _evaluate_new(ctx, history, len(new))
+        # The new bars' snapshots: fewer than ``new`` only if a full stream's oldest were
+        # trimmed away since they were read.
+        fresh = barstore.snapshots(ctx.store, symbol, tf, new, barstore.last_values(last))
+        history = [*before, *fresh]
+        signals = _evaluate_new(ctx, history, len(fresh))
         old = historical_times(new)
-        commit = _commit(
-            symbol, tf, state, history[-len(new) :] if new else [], signals, historical=old
-        )
-        if new:
+        commit = _commit(symbol, tf, state, fresh, signals, historical=old)
+        if fresh:
             kept = state["ring"] if index in ringed else None
             ring = {"ring": pack_ring(history, columns, keep, kept), "ring_keep": str(keep)}
             commit.hset[commit.guard_key].update(ring, ring_columns=",".join(columns))
         alert_rules.add_to_commit(
-            alerts, commit, state, history, signals, new=len(new), historical=old
+            alerts, commit, state, history, signals, new=len(fresh), historical=old
         )
         commits.append(commit)
         all_signals.append(signals)
