@@ -189,3 +189,19 @@ def test_entries_trimmed_after_they_were_read_are_left_out_and_the_rest_exact(
         barstore.entry_time(i) for i, _ in stale if barstore.entry_time(i) >= oldest
     ]
     assert [dict(s.values) for s in answered] == [expected[s.bar.time] for s in answered]
+
+
+def test_lost_checkpoint_log_checkpoints_again_without_failing_the_commit(
+    store: RedisStore, settings: Settings
+) -> None:
+    ctx = context(store, settings)
+    bars = _bars(600)
+    pipeline.apply_bars(ctx, SYMBOL, TF, bars[: 2 * barstore.CHECKPOINT_EVERY])  # ends on one
+    store.client.hdel(keys.engine(SYMBOL, TF), barstore.LOG_FIELD)
+
+    pipeline.apply_bars(ctx, SYMBOL, TF, bars[2 * barstore.CHECKPOINT_EVERY :])
+
+    stored = barstore.read(store, SYMBOL, TF)
+    expected = _offline_values(ctx, bars)
+    assert [s.bar for s in stored] == bars
+    assert [dict(s.values) for s in stored] == [expected[s.bar.time] for s in stored]

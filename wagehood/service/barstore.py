@@ -222,7 +222,9 @@ def add_checkpoints(
         digest = specs_digest(engine.fingerprint)
         for time, packed in log.added:
             fields = {"specs": digest, "state": _compress(packed)}
-            commit.xadd.append((checkpoints, keys.bar_id(time), 0, fields))
+            # -1: a checkpoint already there at that bar (a log lost with an engine hash
+            # rewritten) is kept rather than failing the commit.
+            commit.xadd.append((checkpoints, keys.bar_id(time), -1, fields))
     now, head = engine.bars_processed, log.head()
     if now - head[0] < maxlen:
         commit.trim.append((stream, "MAXLEN", str(maxlen)))

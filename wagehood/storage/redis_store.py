@@ -23,7 +23,8 @@ from wagehood.storage import keys
 # ARGV: guard field, expected version, updates maxlen, then the counts of key deletions, hash
 # writes, field deletions, stream appends, stream trims and update frames, then each of them in
 # that order: a deletion ``key-index``; a hash write or field deletion ``key-index n item*n``;
-# an append ``key-index id maxlen n item*n`` (maxlen 0: uncapped); a trim ``key-index strategy
+# an append ``key-index id maxlen n item*n`` (maxlen 0: uncapped; -1: uncapped, and skipped if
+# the stream has an entry with that id or a later one); a trim ``key-index strategy
 # threshold`` (``MAXLEN`` approximate, ``MINID`` exact); a frame ``type symbol data``. Flat
 # arguments rather than one JSON document: nothing is encoded twice, and the script does not
 # decode a document.
@@ -49,6 +50,9 @@ for _ = 1, tonumber(ARGV[7]) do
   local n = tonumber(ARGV[i + 3])
   if ARGV[i + 2] == '0' then
     redis.call('XADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1], unpack(ARGV, i + 4, i + 3 + n))
+  elseif ARGV[i + 2] == '-1' then
+    -- an entry with this id or a later one is kept: the reply is an error, not raised
+    redis.pcall('XADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1], unpack(ARGV, i + 4, i + 3 + n))
   else
     redis.call('XADD', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', ARGV[i + 2], ARGV[i + 1],
                unpack(ARGV, i + 4, i + 3 + n))
