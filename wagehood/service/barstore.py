@@ -1,22 +1,22 @@
 """The bars streams: closed bars in a compact exact encoding, and the values recomputed from them.
 
 A closed bar is one stream entry (id ``<bar time>-1``) with one field, ``b``: the ``repr`` of
-open, high, low, close and volume joined by commas (``.0`` dropped), plus ``,h`` when the bar was applied from
-provider history (a warm-up or gap fill). ``repr`` reads back bit for bit and is short for
-market prices. The indicator values are not stored per bar: they are recomputed, with the
-engine's own code, from checkpoints.
+open, high, low, close and volume (an integral value without its ``.0``) joined by commas,
+plus ``,h`` when the bar was applied from provider history (a warm-up or gap fill). ``repr``
+reads back bit for bit and is short for market prices. The indicator values are not stored
+per bar: they are recomputed, with the engine's own code, from checkpoints.
 
-Every ``CHECKPOINT_EVERY`` applied bars the commit also appends the engine's packed state to
-the symbol's checkpoints stream (id ``<last applied bar time>-1``; ``0-1`` is an engine that
-has applied nothing of the stream), deflated, tagged with a digest of the indicator specs. The engine
-hash keeps where they are (``ckpts``: ``<bars processed>:<bar time>`` oldest first). The bars
-stream is trimmed to the newest checkpoint that still leaves ``REDIS_STREAMS_MAXLEN`` bars
-after it, so every kept bar has a checkpoint before it; a read replays at most
-``CHECKPOINT_EVERY`` bars before the ones it answers.
+Every ``CHECKPOINT_EVERY`` applied bars the commit also appends the engine's packed state,
+deflated and tagged with a digest of the indicator specs, to the checkpoints stream (id
+``<last applied bar time>-1``; ``0-1`` is an engine that has applied nothing of the stream).
+The engine hash keeps where they are (``ckpts``: ``<bars processed>:<bar time>``, oldest
+first). The bars stream is trimmed to the newest checkpoint that still leaves
+``REDIS_STREAMS_MAXLEN`` bars after it, so every kept bar has a checkpoint before it; a read
+replays at most ``CHECKPOINT_EVERY`` bars before the ones it answers.
 
 Entries written by earlier versions (fields ``o h l c v ind`` and ``hist``) keep answering
 their stored values; the first bar after the upgrade checkpoints the engine as loaded, so
-the bars after it are recomputed from there (see tests/service/test_migration.py).
+the bars after it are recomputed from there (tests/service/test_barstore.py).
 """
 
 from __future__ import annotations

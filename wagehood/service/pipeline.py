@@ -246,18 +246,20 @@ def rewarm(
     stream's entries if the caller already read them.
     """
     engine = Engine.new(symbol, tf, specs)
-    log = barstore.CheckpointLog(rebuild=True)
-    log.mark(engine)
     if entries is None:
         entries = ctx.store.stream_range(keys.bars(symbol, tf))
+    # The engine keeps counting from the stored count: checkpoints are taken where that
+    # count is a multiple of CHECKPOINT_EVERY, as the live commits take them.
+    shift = max(0, int(state.get("bars_processed", "0")) - len(entries)) if state else 0
+    log = barstore.CheckpointLog(rebuild=True)
+    log.mark(engine)
     for entry_id, fields in entries:
         engine.apply(barstore.decode(symbol, tf, entry_id, fields).bar)
-        if engine.bars_processed % barstore.CHECKPOINT_EVERY == 0:
+        if (engine.bars_processed + shift) % barstore.CHECKPOINT_EVERY == 0:
             log.mark(engine)
+    engine.bars_processed += shift
+    log.shift(shift)
     if state:
-        replayed = engine.bars_processed
-        engine.bars_processed = max(engine.bars_processed, int(state.get("bars_processed", "0")))
-        log.shift(engine.bars_processed - replayed)
         engine.saved = state  # what the hash holds: the save writes over it, drops ``ind.*``
     if state or engine.bars_processed:
         logger.info("re-warmed %s %s from %d stored bars", symbol, tf.value, engine.bars_processed)
