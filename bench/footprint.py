@@ -1,74 +1,106 @@
 """Footprint: Redis bytes per symbol with history at REDIS_STREAMS_MAXLEN, process RSS.
 
-Redis: a few symbols are run through the real pipeline (70 minutes of mock quotes), then
-``MEMORY USAGE`` (all samples) is taken of each of one symbol's keys. The bars streams are
-measured full: a real entry of each timeframe is appended REDIS_STREAMS_MAXLEN times to a
-scratch stream with ``MAXLEN ~`` as the commit script does. Baseline: the raw bytes of the
-same fields and values (what the data weighs before Redis encodes it).
+Redis: a few symbols are run through the real pipeline (70 minutes of mock quotes); then each
+timeframe of one symbol is given its full history by applying the mock provider's bars
+through the real pipeline (``apply_bars``, in chunks, live bars) past REDIS_STREAMS_MAXLEN,
+so the streams are trimmed as in production. ``MEMORY USAGE`` (all samples) is taken of every
+key of the symbol. Baseline: the same symbol in the encoding before the compact one (each
+bars-stream entry held OHLCV and every indicator value as JSON, capped with ``MAXLEN ~``),
+written in this run to scratch streams from the same bars and values; its other keys are
+the same (there were no checkpoints).
 RSS: the pipeline scenario's 1,000-symbol step (worker tree and web), against the same
 processes idle with an empty watchlist, measured here.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
+import redis
+
 from bench import pipeline
 from bench.cluster import Cluster, rss_bytes
-from bench.seed import seed
+from bench.seed import START, seed
+from wagehood.providers.mock import MockProvider
+from wagehood.service import barstore
+from wagehood.service.config import load_config
+from wagehood.service.pipeline import PipelineContext, apply_bars
 from wagehood.settings import Settings
 from wagehood.storage import keys
+from wagehood.storage.redis_store import RedisStore
+from wagehood.types import Timeframe
 
 SYMBOL = "B00000"
+CHUNK = 500  # bars per commit while filling the history
 
 
-def _raw(fields: dict[str, str]) -> int:
-    return sum(len(k) + len(v) for k, v in fields.items())
+def _fill(store: RedisStore, settings: Settings, tf: Timeframe) -> None:
+    # Full history: REDIS_STREAMS_MAXLEN plus half a checkpoint interval of bars, the
+    # stream's average length between two trims.
+    maxlen = settings.redis_streams_maxlen
+    ctx = PipelineContext(store, load_config(store, settings), maxlen)
+    count = maxlen + barstore.CHECKPOINT_EVERY // 2 + 5
+    last = int(store.client.hget(keys.engine(SYMBOL, tf), "last_bar_time") or START)
+    end = last + count * tf.seconds
+    provider = MockProvider()
+    for first in range(last + tf.seconds, end, CHUNK * tf.seconds):
+        stop = min(end, first + CHUNK * tf.seconds)
+        apply_bars(ctx, SYMBOL, tf, provider.get_bars([SYMBOL], tf, first, stop).bars[SYMBOL])
+
+
+def _legacy_stream(store: RedisStore, tf: Timeframe, maxlen: int) -> str:
+    # The stream today's bars would have had in the encoding before the compact one.
+    scratch = f"bench:legacy:{tf.value}"
+    snapshots = barstore.read(store, SYMBOL, tf)
+    pipe = store.client.pipeline(transaction=False)
+    for snapshot in snapshots:
+        bar = snapshot.bar
+        fields = {
+            "o": repr(bar.open),
+            "h": repr(bar.high),
+            "l": repr(bar.low),
+            "c": repr(bar.close),
+            "v": repr(bar.volume),
+            "ind": json.dumps(dict(snapshot.values), separators=(",", ":")),
+        }
+        pipe.xadd(scratch, fields, id=keys.bar_id(bar.time), maxlen=maxlen, approximate=True)
+    pipe.execute()
+    return scratch
+
+
+def _kind(name: str) -> str:
+    return name.split("}:", 1)[1]
 
 
 def redis_per_symbol() -> dict[str, Any]:
-    """Return bytes per symbol by key kind, measured and raw."""
+    """Return bytes per symbol by key kind, compact and in the earlier encoding."""
     settings = Settings()
     maxlen = settings.redis_streams_maxlen
     with Cluster(appendonly=False) as c:
-        seed(c.url, [SYMBOL, "B00001", "B00002"], minutes=70)
-        r = c.client
-        parts: dict[str, tuple[int, int]] = {}
-        parts["live hash"] = (
-            r.memory_usage(keys.live(SYMBOL), samples=0),
-            _raw(r.hgetall(keys.live(SYMBOL))),
-        )
+        store = seed(c.url, [SYMBOL, "B00001", "B00002"], minutes=70)
         for tf in settings.timeframes:
-            name = keys.engine(SYMBOL, tf)
-            parts[f"engine {tf.value} hash"] = (
-                r.memory_usage(name, samples=0),
-                _raw(r.hgetall(name)),
-            )
-            name = keys.strategy_state(SYMBOL, tf)
-            if r.exists(name):
-                parts[f"strategy {tf.value} hash"] = (
-                    r.memory_usage(name, samples=0),
-                    _raw(r.hgetall(name)),
-                )
-            entry_id, fields = r.xrevrange(keys.bars(SYMBOL, tf), count=1)[0]
-            scratch = f"bench:full:{tf.value}"
-            start = int(entry_id.split("-")[0])
-            for chunk in range(0, maxlen, 2000):
-                pipe = r.pipeline(transaction=False)
-                for i in range(chunk, min(maxlen, chunk + 2000)):
-                    pipe.xadd(
-                        scratch, fields, id=f"{start + 60 * i}-1", maxlen=maxlen, approximate=True
-                    )
-                pipe.execute()
-            raw = (_raw(fields) + len(entry_id)) * r.xlen(scratch)
-            parts[f"bars {tf.value} stream ({r.xlen(scratch)} entries)"] = (
-                r.memory_usage(scratch, samples=0),
-                raw,
-            )
+            _fill(store, settings, tf)
+        r: redis.Redis = c.client
+        names = sorted(r.scan_iter(match=f"{keys.PREFIX}:{{{SYMBOL}}}:*", count=1000))
+        parts: dict[str, tuple[int, int]] = {}
+        for name in names:
+            used = int(r.memory_usage(name, samples=0) or 0)
+            kind = _kind(name)
+            if r.type(name) == "stream":
+                kind += f" stream ({r.xlen(name):,} entries)"
+            legacy = used
+            if name.startswith(keys.checkpoints(SYMBOL, Timeframe.M1).rsplit(":", 1)[0]):
+                legacy = 0  # the earlier encoding had no checkpoints
+            for tf in settings.timeframes:
+                if name == keys.bars(SYMBOL, tf):
+                    scratch = _legacy_stream(store, tf, maxlen)
+                    legacy = int(r.memory_usage(scratch, samples=0) or 0)
+            parts[kind] = (used, legacy)
     total = sum(m for m, _ in parts.values())
-    raw_total = sum(v for _, v in parts.values())
-    return {"parts": parts, "total": total, "raw": raw_total, "maxlen": maxlen}
+    legacy_total = sum(v for _, v in parts.values())
+    return {"parts": parts, "total": total, "legacy": legacy_total, "maxlen": maxlen}
 
 
 def idle_rss() -> dict[str, int]:
@@ -91,15 +123,15 @@ def run(quick: bool) -> dict[str, Any]:
     if step is None:
         step = pipeline.run_ours(1000, 6.0, web=True)
     rows: list[list[Any]] = [
-        [f"Redis: {name}", mem, raw, mem / raw if raw else None]
-        for name, (mem, raw) in redis["parts"].items()
+        [f"Redis: {name}", mem, legacy, mem / legacy if legacy else "new"]
+        for name, (mem, legacy) in redis["parts"].items()
     ]
     rows.append(
         [
             "Redis: one symbol, full history",
             redis["total"],
-            redis["raw"],
-            redis["total"] / redis["raw"],
+            redis["legacy"],
+            redis["total"] / redis["legacy"],
         ]
     )
     rows.append(
@@ -131,8 +163,16 @@ def run(quick: bool) -> dict[str, Any]:
         "redis_per_symbol_bytes": per_symbol,
         "idle_rss": idle,
         "notes": [
-            "Redis baseline = raw bytes of the fields and values; process baseline = the same "
-            "process idle with an empty watchlist.",
+            "Redis baseline = the same symbol in the encoding before the compact one (every "
+            "bar's values as JSON in its stream entry, no checkpoints), written in the same run "
+            "from the same bars; process baseline = the same process idle with an empty "
+            "watchlist.",
+            "Earlier versions of this table (12.6 MB per symbol) copied one entry of a "
+            "70-minute history, with many values still null; here every bar has all its values, "
+            "so the baseline is larger.",
+            f"Bars are checkpointed every {barstore.CHECKPOINT_EVERY} bars; a stream holds "
+            f"REDIS_STREAMS_MAXLEN to REDIS_STREAMS_MAXLEN + {barstore.CHECKPOINT_EVERY - 1} "
+            "bars (measured in between).",
             f"Extrapolated: 10,000 symbols with full history = {per_symbol * 10_000 / 2**30:.1f} GiB, "
             f"100,000 = {per_symbol * 100_000 / 2**30:.0f} GiB of Redis data (plus the shared "
             "updates stream and signals).",

@@ -16,9 +16,8 @@ from typing import Any
 from bench.cluster import Cluster, cpu_seconds
 from bench.pipeline import Sampler, _sleep_until, _window, symbols
 from wagehood.engine import Engine, merge_specs
-from wagehood.service import watchlist
+from wagehood.service import barstore, watchlist
 from wagehood.service.config import load_config
-from wagehood.service.pipeline import decode_snapshot
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
@@ -34,9 +33,7 @@ def check_order(store: RedisStore, names: list[str]) -> dict[str, int]:
         live = store.client.hgetall(keys.live(name))
         ignored += sum(int(v) for k, v in live.items() if k.endswith(".ignored"))
         for tf in config.timeframes:
-            stored = [
-                decode_snapshot(name, tf, i, f) for i, f in store.stream_range(keys.bars(name, tf))
-            ]
+            stored = barstore.read(store, name, tf)
             times = [s.bar.time for s in stored]
             engine = Engine.new(name, tf, specs)
             replayed = [engine.apply(s.bar) for s in stored]

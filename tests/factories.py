@@ -8,10 +8,10 @@ from celery import Celery, chain
 
 from wagehood.engine import replay
 from wagehood.providers.mock import MockProvider
+from wagehood.service import barstore
 from wagehood.service.config import load_config
-from wagehood.service.pipeline import PipelineContext, decode_snapshot
+from wagehood.service.pipeline import PipelineContext
 from wagehood.settings import Settings
-from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
 from wagehood.types import Quote, Snapshot, Timeframe
 
@@ -34,7 +34,7 @@ def context(store: RedisStore, settings: Settings) -> PipelineContext:
 
 def stored_snapshots(store: RedisStore, symbol: str, tf: Timeframe) -> list[Snapshot]:
     """Return every closed bar (with its values) kept in the bars stream."""
-    return [decode_snapshot(symbol, tf, i, f) for i, f in store.stream_range(keys.bars(symbol, tf))]
+    return barstore.read(store, symbol, tf)
 
 
 def offline(ctx: PipelineContext, snapshots: Sequence[Snapshot]) -> list[Snapshot]:

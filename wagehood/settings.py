@@ -206,7 +206,11 @@ class Settings:
     )
     redis_streams_maxlen: int = field(
         default=10000,
-        metadata=_env("REDIS_STREAMS_MAXLEN", _positive_int, "Entries kept per history stream"),
+        metadata=_env(
+            "REDIS_STREAMS_MAXLEN",
+            _positive_int,
+            "Closed bars kept per history stream (up to 255 more between trims)",
+        ),
     )
     warmup_bars: int = field(
         default=500,

@@ -12,7 +12,7 @@ import pytest
 
 from tests.factories import START, context, offline, stored_snapshots
 from wagehood.errors import BudgetExceededError, ProviderUnavailableError
-from wagehood.service import pipeline, sync, warmup, watchlist
+from wagehood.service import barstore, pipeline, sync, warmup, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
@@ -109,7 +109,7 @@ def test_warm_up_loads_the_last_bars_of_every_timeframe_and_equals_a_replay(
         assert [s.bar for s in stored] == [bar("NVDA", tf, s.bar.time) for s in stored]
         assert stored == offline(ctx, stored)
         fields = store.stream_range(keys.bars("NVDA", tf))[0][1]
-        assert fields[pipeline.HISTORICAL] == "1"
+        assert barstore.is_historical(fields)
     assert pipeline.SYNCING not in store.client.hgetall(keys.live("NVDA"))
 
 

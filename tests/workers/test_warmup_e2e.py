@@ -22,8 +22,7 @@ from werkzeug import Request, Response
 from tests.factories import context, offline, stored_snapshots
 from tests.processes import Proc, celery_beat, wait_for
 from wagehood.providers.mock import MockProvider
-from wagehood.service import alert_rules, delivery, sync, watchlist
-from wagehood.service.pipeline import HISTORICAL
+from wagehood.service import alert_rules, barstore, delivery, sync, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
@@ -56,12 +55,13 @@ def state(store: RedisStore, symbol: str) -> sync.SyncState:
     return sync.status(store, symbol).state
 
 
-def entries(store: RedisStore, symbol: str, tf: Timeframe) -> list[tuple[str, dict[str, str]]]:
-    return store.stream_range(keys.bars(symbol, tf))
+def entries(store: RedisStore, symbol: str, tf: Timeframe) -> list[barstore.StoredBar]:
+    stream = store.stream_range(keys.bars(symbol, tf))
+    return [barstore.decode(symbol, tf, i, f) for i, f in stream]
 
 
 def live_bars(store: RedisStore, symbol: str, tf: Timeframe) -> int:
-    return sum(1 for _, f in entries(store, symbol, tf) if HISTORICAL not in f)
+    return sum(1 for s in entries(store, symbol, tf) if not s.historical)
 
 
 def assert_contiguous_and_replayed(
@@ -79,10 +79,10 @@ def assert_contiguous_and_replayed(
 
 
 def assert_history_is_the_providers(store: RedisStore, symbol: str, tf: Timeframe) -> None:
-    found = [(int(i.split("-")[0]), f) for i, f in entries(store, symbol, tf) if HISTORICAL in f]
-    first, last = found[0][0], found[-1][0]
+    found = [s.bar for s in entries(store, symbol, tf) if s.historical]
+    first, last = found[0].time, found[-1].time
     expected = MockProvider(42).get_bars([symbol], tf, first, last + tf.seconds).bars[symbol]
-    assert [(t, float(f["c"])) for t, f in found] == [(b.time, b.close) for b in expected]
+    assert [(b.time, b.close) for b in found] == [(b.time, b.close) for b in expected]
 
 
 def test_symbol_added_during_live_ticks_warms_and_continues_without_gap_or_webhook(
@@ -114,9 +114,7 @@ def test_symbol_added_during_live_ticks_warms_and_continues_without_gap_or_webho
         assert len(stored) > 300
         for tf in (Timeframe.M5, Timeframe.H1):
             assert len(assert_contiguous_and_replayed(store, settings, symbol, tf)) >= 300
-    first_live = next(
-        int(i.split("-")[0]) for i, f in entries(store, "NVDA", Timeframe.M1) if HISTORICAL not in f
-    )
+    first_live = next(s.bar.time for s in entries(store, "NVDA", Timeframe.M1) if not s.historical)
     sent = lambda: {  # noqa: E731
         (h["signal"]["symbol"], h["signal"]["timeframe"], h["signal"]["time"]) for h in hooks
     }
@@ -124,11 +122,11 @@ def test_symbol_added_during_live_ticks_warms_and_continues_without_gap_or_webho
     stored = [json.loads(f["data"]) for _, f in store.stream_range(keys.symbol_signals("NVDA"))]
     assert sum(1 for s in stored if s.get("historical")) >= 300  # kept for the chart
     historical = {
-        (symbol, tf.value, int(i.split("-")[0]))
+        (symbol, tf.value, s.bar.time)
         for symbol in ("SPY", "NVDA")
         for tf in (Timeframe.M1, Timeframe.M5, Timeframe.H1)
-        for i, f in entries(store, symbol, tf)
-        if HISTORICAL in f
+        for s in entries(store, symbol, tf)
+        if s.historical
     }
     assert not sent() & historical, "a historical bar fired a webhook"
 

@@ -3,7 +3,8 @@
 The content is built from the very read models the endpoints serve (``queries``), so an export
 holds exactly what ``historical`` (bars, all pages), ``historical``'s indicator columns
 (indicators) and ``signals`` return for the same symbols, timeframe and range. Finished files
-are kept in Redis for ``FILE_TTL`` seconds.
+are kept in Redis for ``FILE_TTL`` seconds, status records for ``RECORD_TTL`` seconds and at
+most ``MAX_RECORDS`` of them (the oldest go first), so exports cannot fill Redis.
 
 An export belongs to the key that asked for it: only that key (or an admin) sees or downloads
 it. ``ExportLimits`` cap the rows and bytes of one export and what one key exports per
@@ -42,6 +43,8 @@ WHATS = ("bars", "indicators", "signals")
 FORMATS = ("json", "csv")
 MAX_SYMBOLS = 20
 FILE_TTL = 24 * 3600
+RECORD_TTL = 7 * 24 * 3600
+MAX_RECORDS = 10_000
 QUOTA_WINDOW = 24 * 3600  # a key's export quota counts what it exported in this window
 CHUNK = 64 * 1024
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -348,3 +351,19 @@ def _cell(value: Any) -> Any:
 def _save(store: RedisStore, record: dict[str, Any]) -> None:
     with translate_errors():
         store.client.hset(keys.EXPORTS, record["id"], json.dumps(record))
+        if record["status"] == "pending":
+            _record_created(store, record["id"], record["created_at"])
+
+
+def _record_created(store: RedisStore, export_id: str, created_at: float) -> None:
+    # Index the new record by time and drop the records past RECORD_TTL or MAX_RECORDS.
+    pipe = store.client.pipeline(transaction=False)
+    pipe.zadd(keys.EXPORTS_CREATED, {export_id: created_at})
+    pipe.zrangebyscore(keys.EXPORTS_CREATED, "-inf", created_at - RECORD_TTL)
+    pipe.zrange(keys.EXPORTS_CREATED, 0, -MAX_RECORDS - 1)
+    _, expired, surplus = pipe.execute()
+    old = list(dict.fromkeys([*expired, *surplus]))
+    if old:
+        pipe.hdel(keys.EXPORTS, *old)
+        pipe.zrem(keys.EXPORTS_CREATED, *old)
+        pipe.execute()

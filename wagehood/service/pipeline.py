@@ -14,14 +14,14 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from wagehood.bars import BarAggregator
 from wagehood.engine import Engine, merge_specs, specs_fingerprint
 from wagehood.errors import TemporaryError
-from wagehood.service import plugins
+from wagehood.service import barstore, plugins
 from wagehood.service.config import RuntimeConfig
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit, RedisStore
@@ -32,8 +32,6 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 # Field of the live hash set while a warm-up or gap fill owns the symbol's closed bars.
 SYNCING = "sync"
-# Field of a bars-stream entry applied from provider history (warm-up, gap fill).
-HISTORICAL = "hist"
 # A closed-bar reference passed down the chain: [symbol, timeframe, bar time or None = latest].
 BarRef = list[Any]
 
@@ -170,51 +168,42 @@ def _build_commits(
             commit.hset[keys.live(step.symbol)] = dict(step.live)
         commit.updates += step.frames
         for tf, bars in step.closed.items():
-            engine = engines[(step.symbol, tf)]
-            refs += _apply_closed(ctx, commit, engine, bars, historical=step.historical)
+            engine, log = engines[(step.symbol, tf)]
+            refs += _apply_closed(ctx, commit, engine, log, bars, historical=step.historical)
         commits.append(commit)
         all_refs.append(refs)
     return commits, all_refs
 
 
 def _apply_closed(
-    ctx: PipelineContext, commit: Commit, engine: Engine, bars: list[Bar], *, historical: bool
+    ctx: PipelineContext,
+    commit: Commit,
+    engine: Engine,
+    log: barstore.CheckpointLog,
+    bars: list[Bar],
+    *,
+    historical: bool,
 ) -> list[BarRef]:
-    refs: list[BarRef] = []
-    snapshot: Snapshot | None = None
-    encoded: dict[str, str] = {}
-    for bar in bars:
-        applied = engine.apply(bar)
-        if applied is None:
-            continue
-        snapshot, encoded = applied, encode_snapshot(applied)
-        fields = {**encoded, HISTORICAL: "1"} if historical else encoded
-        commit.xadd.append(
-            (
-                keys.bars(bar.symbol, bar.timeframe),
-                keys.bar_id(bar.time),
-                ctx.streams_maxlen,
-                fields,
-            )
-        )
-        refs.append([bar.symbol, bar.timeframe.value, bar.time])
-    if snapshot is not None:
-        state = engine.state_changes()  # only what this bar changed
-        state["values"] = encoded["ind"]  # the values as JSON, already encoded for the stream
-        # The bar alone (its values are the field above), as ``queries.indicators`` reads it.
-        state["bar"] = json.dumps({key: encoded[key] for key in "ohlcv"})
-        name = keys.engine(engine.symbol, engine.timeframe)
-        commit.hset[name] = state
-        stale = engine.stale_fields()  # a version-1 state being migrated
-        if stale:
-            commit.hdel[name] = stale
-        commit.updates.append(("indicators", engine.symbol, indicator_frame(engine, snapshot)))
-    return refs
+    applied, encoded = barstore.apply_closed(commit, engine, log, bars, historical=historical)
+    if not applied:
+        return []
+    snapshot = applied[-1]
+    state = engine.state_changes()  # only what this bar changed
+    state["values"] = json.dumps(dict(snapshot.values), separators=(",", ":"))
+    state["bar"] = encoded  # the bar alone, as ``queries.indicators`` reads it
+    barstore.add_checkpoints(commit, engine, log, state, ctx.streams_maxlen)
+    name = keys.engine(engine.symbol, engine.timeframe)
+    commit.hset[name] = state
+    stale = engine.stale_fields()  # a version-1 state being migrated
+    if stale:
+        commit.hdel[name] = stale
+    commit.updates.append(("indicators", engine.symbol, indicator_frame(engine, snapshot)))
+    return [[s.bar.symbol, s.bar.timeframe.value, s.bar.time] for s in applied]
 
 
 def _load_engines(
     ctx: PipelineContext, wanted: list[tuple[str, Timeframe]]
-) -> dict[tuple[str, Timeframe], Engine]:
+) -> dict[tuple[str, Timeframe], tuple[Engine, barstore.CheckpointLog]]:
     specs = merge_specs(ctx.config.indicators, ctx.config.strategy_set)
     fingerprint = specs_fingerprint(specs)
     states = ctx.store.hgetall_many([keys.engine(s, tf) for s, tf in wanted])
@@ -222,7 +211,8 @@ def _load_engines(
     cold = []
     for (symbol, tf), state in zip(wanted, states, strict=True):
         if state and state.get("specs") == fingerprint:
-            engines[(symbol, tf)] = Engine.from_state(symbol, tf, state)
+            engine = Engine.from_state(symbol, tf, state)
+            engines[(symbol, tf)] = (engine, barstore.engine_log(engine))
         else:
             cold.append((symbol, tf, state))
     # Engines seen for the first time (every symbol's first bar; their streams are empty or
@@ -247,96 +237,33 @@ def rewarm(
     state: Mapping[str, str],
     *,
     entries: Sequence[tuple[str, Mapping[str, str]]] | None = None,
-) -> Engine:
-    """Return an engine for ``specs`` warmed from the bars kept in the stream.
+) -> tuple[Engine, barstore.CheckpointLog]:
+    """Return an engine for ``specs`` warmed from the bars kept in the stream, and its checkpoints.
 
     Used the first time a symbol and timeframe is seen (empty stream: a fresh engine) and
-    when the indicator configuration changed (recomputed from stored history). ``entries``
-    are the stream's entries if the caller already read them.
+    when the indicator configuration changed (recomputed from stored history; the checkpoints
+    of the old configuration are replaced by the ones taken on the way). ``entries`` are the
+    stream's entries if the caller already read them.
     """
     engine = Engine.new(symbol, tf, specs)
     if entries is None:
         entries = ctx.store.stream_range(keys.bars(symbol, tf))
+    # The engine keeps counting from the stored count: checkpoints are taken where that
+    # count is a multiple of CHECKPOINT_EVERY, as the live commits take them.
+    shift = max(0, int(state.get("bars_processed", "0")) - len(entries)) if state else 0
+    log = barstore.CheckpointLog(rebuild=True)
+    log.mark(engine)
     for entry_id, fields in entries:
-        engine.apply(decode_snapshot(symbol, tf, entry_id, fields).bar)
+        engine.apply(barstore.decode(symbol, tf, entry_id, fields).bar)
+        if (engine.bars_processed + shift) % barstore.CHECKPOINT_EVERY == 0:
+            log.mark(engine)
+    engine.bars_processed += shift
+    log.shift(shift)
     if state:
-        engine.bars_processed = max(engine.bars_processed, int(state.get("bars_processed", "0")))
         engine.saved = state  # what the hash holds: the save writes over it, drops ``ind.*``
     if state or engine.bars_processed:
         logger.info("re-warmed %s %s from %d stored bars", symbol, tf.value, engine.bars_processed)
-    return engine
-
-
-def encode_snapshot(snapshot: Snapshot) -> dict[str, str]:
-    """Return the stream fields of a closed bar and its indicator values."""
-    bar = snapshot.bar
-    return {
-        "o": repr(bar.open),
-        "h": repr(bar.high),
-        "l": repr(bar.low),
-        "c": repr(bar.close),
-        "v": repr(bar.volume),
-        "ind": json.dumps(dict(snapshot.values), separators=(",", ":")),
-    }
-
-
-def decode_snapshot(
-    symbol: str, tf: Timeframe, entry_id: str, fields: Mapping[str, str]
-) -> Snapshot:
-    """Rebuild a snapshot from a bars-stream entry."""
-    bar = Bar(
-        symbol,
-        tf,
-        int(entry_id.split("-", maxsplit=1)[0]),
-        float(fields["o"]),
-        float(fields["h"]),
-        float(fields["l"]),
-        float(fields["c"]),
-        float(fields["v"]),
-    )
-    return Snapshot(bar, StoredValues(fields.get("ind", "{}")))
-
-
-class StoredValues(Mapping[str, float | None]):
-    """A stored bar's indicator values, decoded from their JSON on first use.
-
-    Strategies read a look-back window of stored bars at every bar close but most of them
-    look only at the bars, or at the values of the last two: decoding on demand spares the
-    JSON of the others.
-    """
-
-    __slots__ = ("_raw", "_values")
-
-    def __init__(self, raw: str) -> None:
-        self._raw = raw
-        self._values: dict[str, float | None] | None = None
-
-    def _decoded(self) -> dict[str, float | None]:
-        values = self._values
-        if values is None:
-            values = self._values = json.loads(self._raw)
-        return values
-
-    def __getitem__(self, name: str) -> float | None:
-        return self._decoded()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._decoded())
-
-    def __len__(self) -> int:
-        return len(self._decoded())
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """Return value ``name``, or ``default`` when absent."""
-        return self._decoded().get(name, default)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Mapping) and self._decoded() == dict(other.items())
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return repr(self._decoded())
+    return engine, log
 
 
 def indicator_frame(engine: Engine, snapshot: Snapshot) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 from wagehood.engine import merge_specs
 from wagehood.errors import NotFoundError, ValidationError
 from wagehood.indicators.registry import DEFAULT_INDICATORS, IndicatorSet
-from wagehood.service import sizing, watchlist
+from wagehood.service import barstore, sizing, watchlist
 from wagehood.service.budgets import demands
 from wagehood.service.config import (
     default_system,
@@ -23,7 +23,6 @@ from wagehood.service.config import (
     validate_indicators,
     validate_system,
 )
-from wagehood.service.pipeline import decode_snapshot
 from wagehood.service.sync import SyncStatus
 from wagehood.settings import Settings
 from wagehood.storage import keys
@@ -90,14 +89,14 @@ def indicators(store: RedisStore, symbol: str, timeframe: Timeframe) -> dict[str
     bar_time = int(state["last_bar_time"]) if state.get("last_bar_time") else None
     bar = None
     if state.get("bar") and bar_time is not None:
-        bar = decode_snapshot(symbol, timeframe, keys.bar_id(bar_time), json.loads(state["bar"]))
+        bar = barstore.last_bar(symbol, timeframe, bar_time, state["bar"])
     return {
         "symbol": symbol,
         "timeframe": timeframe.value,
         "bar_time": bar_time,
         "timestamp": iso_time(bar_time) if bar_time is not None else None,
         "bars_processed": int(state.get("bars_processed", 0)),
-        "bar": bar.bar.to_dict() if bar else None,
+        "bar": bar.to_dict() if bar else None,
         "indicators": values if values is not None else _empty_columns(state, configured),
     }
 
@@ -184,7 +183,7 @@ def historical(
     first = keys.bar_id(low) if low else "-"
     last = keys.bar_id(end) if end is not None else "+"
     entries = store.stream_range(keys.bars(symbol, timeframe), first, last, count=limit + 1)
-    page = [bar_row(decode_snapshot(symbol, timeframe, i, f)) for i, f in entries[:limit]]
+    page = [bar_row(s) for s in barstore.snapshots(store, symbol, timeframe, entries[:limit])]
     more = len(entries) > limit
     return {
         "symbol": symbol,

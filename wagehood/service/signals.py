@@ -19,14 +19,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from wagehood.errors import TemporaryError
-from wagehood.service import alert_rules, plugins
-from wagehood.service.pipeline import (
-    HISTORICAL,
-    BarRef,
-    PipelineContext,
-    decode_snapshot,
-    group_refs,
-)
+from wagehood.service import alert_rules, barstore, plugins
+from wagehood.service.pipeline import BarRef, PipelineContext, group_refs
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit
 from wagehood.types import Bar, Signal, Snapshot, Timeframe
@@ -63,35 +57,39 @@ def _plan(
 ) -> tuple[list[Commit], list[list[Signal]]]:
     # One round trip: every strategy state (with its look-back ring), the last two stored
     # bars up to the one named (the new bar and the one before it, enough when strategies
-    # are one bar behind, as they are live) and the alert rules.
+    # are one bar behind, as they are live), the engine's last values (those of the new
+    # bar, live) and the alert rules.
     count = len(items)
     results = ctx.store.pipeline_reads(
         [("hgetall", (keys.strategy_state(s, tf),)) for (s, tf), _ in items]
         + [_tail_read(symbol, tf, end) for (symbol, tf), end in items]
+        + [("hmget", (keys.engine(s, tf), "last_bar_time", "values")) for (s, tf), _ in items]
         + list(alert_rules.PLAN_READS)
     )
     states: list[dict[str, str]] = results[:count]
-    alerts = alert_rules.plan_from(*results[2 * count :])
+    lasts = results[2 * count : 3 * count]
+    alerts = alert_rules.plan_from(*results[3 * count :])
     news = _new_bars(ctx, items, states, results[count : 2 * count])
     keep = max(ctx.config.strategy_set.lookback, 3)
     columns = tuple(alert_rules.columns(ctx.config))  # every column: rules may read any
     befores, ringed = _lookbacks(ctx, items, states, news, (keep, columns))
     commits, all_signals = [], []
-    for index, (((symbol, tf), _), state, new, before) in enumerate(
-        zip(items, states, news, befores, strict=True)
+    for index, (((symbol, tf), _), state, new, before, last) in enumerate(
+        zip(items, states, news, befores, lasts, strict=True)
     ):
-        history = [*before, *(decode_snapshot(symbol, tf, i, f) for i, f in new)]
-        signals = _evaluate_new(ctx, history, len(new))
+        # The new bars' snapshots: fewer than ``new`` only if a full stream's oldest were
+        # trimmed away since they were read.
+        fresh = barstore.snapshots(ctx.store, symbol, tf, new, barstore.last_values(last))
+        history = [*before, *fresh]
+        signals = _evaluate_new(ctx, history, len(fresh))
         old = historical_times(new)
-        commit = _commit(
-            symbol, tf, state, history[-len(new) :] if new else [], signals, historical=old
-        )
-        if new:
+        commit = _commit(symbol, tf, state, fresh, signals, historical=old)
+        if fresh:
             kept = state["ring"] if index in ringed else None
             ring = {"ring": pack_ring(history, columns, keep, kept), "ring_keep": str(keep)}
             commit.hset[commit.guard_key].update(ring, ring_columns=",".join(columns))
         alert_rules.add_to_commit(
-            alerts, commit, state, history, signals, new=len(new), historical=old
+            alerts, commit, state, history, signals, new=len(fresh), historical=old
         )
         commits.append(commit)
         all_signals.append(signals)
@@ -132,7 +130,9 @@ def _new_bars(
 
 def historical_times(entries: Iterable[tuple[str, dict[str, str]]]) -> frozenset[int]:
     """Return the times of the bars-stream entries applied from provider history."""
-    return frozenset(int(i.split("-", 1)[0]) for i, fields in entries if fields.get(HISTORICAL))
+    return frozenset(
+        barstore.entry_time(i) for i, fields in entries if barstore.is_historical(fields)
+    )
 
 
 def record(signal: Signal, historical: Collection[int]) -> dict[str, Any]:
@@ -185,7 +185,7 @@ def _lookbacks(
     ]
     for index, found in zip(wanted, ctx.store.pipeline_reads(reads) if reads else [], strict=True):
         symbol, tf = items[index][0]
-        befores[index] = [decode_snapshot(symbol, tf, i, f) for i, f in reversed(found)]
+        befores[index] = barstore.snapshots(ctx.store, symbol, tf, list(reversed(found)))
     return befores, ringed
 
 

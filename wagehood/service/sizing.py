@@ -2,8 +2,9 @@
 
 The figures are measured, not guessed (docs/benchmarks.md, footprint table, and
 docs/operations.md "Sizing Redis"): one symbol with full history, three timeframes x 10,000
-bars, took 12,614,912 bytes, so about ``BYTES_PER_BAR`` per stored bar plus
-``BYTES_PER_SYMBOL`` of live, engine and strategy hashes. ``SHARED_BYTES`` covers the global
+bars in the compact encoding, took 1,995,036 bytes, so about ``BYTES_PER_BAR`` per stored bar
+(its stream entry, about 56 B, and its share of the engine checkpoints the values are
+recomputed from, about 6 B) plus ``BYTES_PER_SYMBOL`` of live, engine and strategy hashes. ``SHARED_BYTES`` covers the global
 updates stream and signals. Update them when the storage encoding changes.
 """
 
@@ -14,7 +15,7 @@ from wagehood.service.config import load_config
 from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore, translate_errors
 
-BYTES_PER_BAR = 420
+BYTES_PER_BAR = 65
 BYTES_PER_SYMBOL = 30_000
 SHARED_BYTES = 64 * 2**20
 MIB = 2**20

@@ -20,6 +20,7 @@ DEAD_LETTERS = f"{PREFIX}:deadletters"  # stream of tasks that failed for good
 API_KEYS = f"{PREFIX}:apikeys"  # hash: key id -> JSON {hash, name, permissions, ...}
 JWT_SECRET = f"{PREFIX}:jwt:secret"  # retired: where old versions kept the JWT secret
 EXPORTS = f"{PREFIX}:exports"  # hash: export id -> JSON status
+EXPORTS_CREATED = f"{PREFIX}:exports:created"  # sorted set: export id -> time requested
 BEAT_HEARTBEAT = f"{PREFIX}:beat:heartbeat"  # epoch seconds of the last dispatch
 STATS = f"{PREFIX}:stats"  # hash of counters (bars, ticks, errors, ...)
 LATENCY = f"{PREFIX}:stats:latency"  # capped list of tick-to-state latencies (ms)
@@ -64,8 +65,16 @@ def engine(symbol: str, timeframe: Timeframe) -> str:
 
 
 def bars(symbol: str, timeframe: Timeframe) -> str:
-    """Return the stream of closed bars with their indicator values (ids ``<bar time>-1``)."""
+    """Return the stream of closed bars, compact (ids ``<bar time>-1``, see service/barstore)."""
     return f"{_tag(symbol)}:bars:{timeframe.value}"
+
+
+def checkpoints(symbol: str, timeframe: Timeframe) -> str:
+    """Return the stream of packed engine states the bars stream's values are recomputed from.
+
+    Ids ``<last applied bar time>-1`` (``0-1``: before the stream's first bar).
+    """
+    return f"{_tag(symbol)}:ckpt:{timeframe.value}"
 
 
 def strategy_state(symbol: str, timeframe: Timeframe) -> str:

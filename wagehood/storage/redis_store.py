@@ -20,33 +20,55 @@ import redis
 from wagehood.errors import TemporaryError
 from wagehood.storage import keys
 
-# ARGV: guard field, expected version, updates maxlen, then the counts of hash writes, field
-# deletions, stream appends and update frames, then each of them in that order as
-# ``key-index n item*n`` (an append: ``key-index id maxlen n item*n``; a frame: type, symbol,
-# data). Flat arguments rather than one JSON document: nothing is encoded twice, and the
-# script does not decode a document.
+# ARGV: guard field, expected version, updates maxlen, then the counts of key deletions, hash
+# writes, field deletions, stream appends, stream trims and update frames, then each of them in
+# that order: a deletion ``key-index``; a hash write or field deletion ``key-index n item*n``;
+# an append ``key-index id maxlen n item*n`` (maxlen 0: uncapped; -1: uncapped, and skipped if
+# the stream has an entry with that id or a later one); a trim ``key-index strategy
+# threshold`` (``MAXLEN`` approximate, ``MINID`` exact); a frame ``type symbol data``. Flat
+# arguments rather than one JSON document: nothing is encoded twice, and the script does not
+# decode a document.
 COMMIT_SCRIPT = """
 local ver = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
 if ver ~= ARGV[2] then return -1 end
-local i = 8
+local i = 10
 for _ = 1, tonumber(ARGV[4]) do
+  redis.call('DEL', KEYS[tonumber(ARGV[i])])
+  i = i + 1
+end
+for _ = 1, tonumber(ARGV[5]) do
   local n = tonumber(ARGV[i + 1])
   redis.call('HSET', KEYS[tonumber(ARGV[i])], unpack(ARGV, i + 2, i + 1 + n))
   i = i + 2 + n
 end
-for _ = 1, tonumber(ARGV[5]) do
+for _ = 1, tonumber(ARGV[6]) do
   local n = tonumber(ARGV[i + 1])
   redis.call('HDEL', KEYS[tonumber(ARGV[i])], unpack(ARGV, i + 2, i + 1 + n))
   i = i + 2 + n
 end
-for _ = 1, tonumber(ARGV[6]) do
+for _ = 1, tonumber(ARGV[7]) do
   local n = tonumber(ARGV[i + 3])
-  redis.call('XADD', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', ARGV[i + 2], ARGV[i + 1],
-             unpack(ARGV, i + 4, i + 3 + n))
+  if ARGV[i + 2] == '0' then
+    redis.call('XADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1], unpack(ARGV, i + 4, i + 3 + n))
+  elseif ARGV[i + 2] == '-1' then
+    -- an entry with this id or a later one is kept: the reply is an error, not raised
+    redis.pcall('XADD', KEYS[tonumber(ARGV[i])], ARGV[i + 1], unpack(ARGV, i + 4, i + 3 + n))
+  else
+    redis.call('XADD', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', ARGV[i + 2], ARGV[i + 1],
+               unpack(ARGV, i + 4, i + 3 + n))
+  end
   i = i + 4 + n
 end
+for _ = 1, tonumber(ARGV[8]) do
+  if ARGV[i + 1] == 'MAXLEN' then
+    redis.call('XTRIM', KEYS[tonumber(ARGV[i])], 'MAXLEN', '~', ARGV[i + 2])
+  else
+    redis.call('XTRIM', KEYS[tonumber(ARGV[i])], 'MINID', ARGV[i + 2])
+  end
+  i = i + 3
+end
 local seq = 0
-for _ = 1, tonumber(ARGV[7]) do
+for _ = 1, tonumber(ARGV[9]) do
   seq = redis.call('INCR', KEYS[3])
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], seq .. '-1',
              'type', ARGV[i], 'symbol', ARGV[i + 1], 'data', ARGV[i + 2])
@@ -58,6 +80,21 @@ return new
 """
 
 
+# KEYS: engine hash, checkpoints stream, bars stream; ARGV: the last checkpoint id wanted
+# (inclusive), the end of the bars (exclusive). The newest checkpoint up to ARGV[1] (else the
+# oldest there is) and the bars after it up to ARGV[2], read atomically: a commit that trims
+# both streams cannot come in between.
+CHECKPOINT_READ_SCRIPT = """
+local found = redis.call('XREVRANGE', KEYS[2], ARGV[1], '-', 'COUNT', 1)
+if #found == 0 then found = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1) end
+local bars = {}
+if #found == 1 then bars = redis.call('XRANGE', KEYS[3], '(' .. found[1][1], '(' .. ARGV[2]) end
+return {redis.call('HGET', KEYS[1], 'specs') or false, found, bars}
+"""
+
+Entry = tuple[str, dict[str, str]]
+
+
 @dataclass
 class Commit:
     """All writes of one guarded step, applied atomically or not at all."""
@@ -65,14 +102,16 @@ class Commit:
     guard_key: str
     expected: str
     guard_field: str = "ver"
+    delete: list[str] = field(default_factory=list)
     hset: dict[str, dict[str, str]] = field(default_factory=dict)
     hdel: dict[str, list[str]] = field(default_factory=dict)
     xadd: list[tuple[str, str, int, dict[str, str]]] = field(default_factory=list)
+    trim: list[tuple[str, str, str]] = field(default_factory=list)
     updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         """Return whether the commit writes nothing (then it needs no guard check)."""
-        return not (self.hset or self.hdel or self.xadd or self.updates)
+        return not (self.delete or self.hset or self.hdel or self.xadd or self.trim or self.updates)
 
     def keys_and_args(self, updates_maxlen: int) -> tuple[list[str], list[str | int]]:
         """Return the script's KEYS and ARGV (layout above ``COMMIT_SCRIPT``)."""
@@ -88,16 +127,27 @@ class Commit:
         hset = [(k, v) for k, v in self.hset.items() if v]
         hdel = [(k, v) for k, v in self.hdel.items() if v]
         args: list[str | int] = [self.guard_field, self.expected, updates_maxlen]
-        args += (len(hset), len(hdel), len(self.xadd), len(self.updates))
+        args += (len(self.delete), len(hset), len(hdel), len(self.xadd), len(self.trim))
+        args.append(len(self.updates))
+        for key in self.delete:
+            args.append(slot(key))
         for key, mapping in hset:
             args += (slot(key), 2 * len(mapping), *_flatten(mapping))
         for key, names in hdel:
             args += (slot(key), len(names), *names)
         for key, entry_id, maxlen, fields in self.xadd:
             args += (slot(key), entry_id, maxlen, 2 * len(fields), *_flatten(fields))
+        for key, strategy, threshold in self.trim:
+            args += (slot(key), strategy, threshold)
         for kind, symbol, data in self.updates:
             args += (kind, symbol, json.dumps(data, separators=(",", ":")))
         return key_list, args
+
+
+def _entry(raw: Any) -> Entry:
+    # A stream entry as a script returns it: [id, [field, value, ...]].
+    entry_id, flat = raw
+    return entry_id, dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _flatten(mapping: Mapping[str, str]) -> list[str]:
@@ -115,6 +165,7 @@ class RedisStore:
         self.client = client
         self.updates_maxlen = updates_maxlen
         self._commit = client.register_script(COMMIT_SCRIPT)
+        self._checkpoint_read = client.register_script(CHECKPOINT_READ_SCRIPT)
 
     @classmethod
     def from_url(cls, url: str, updates_maxlen: int = 100_000) -> RedisStore:
@@ -153,6 +204,20 @@ class RedisStore:
         """Return stream entries between ids ``start`` and ``end``, oldest first."""
         with translate_errors():
             return list(self.client.xrange(name, start, end, count=count))
+
+    def checkpoint_read(
+        self, engine: str, checkpoints: str, stream: str, last: str, end: str
+    ) -> tuple[str | None, Entry | None, list[Entry]]:
+        """Return (atomically) an engine hash's ``specs``, the checkpoint to replay from and the bars after it.
+
+        The checkpoint is the newest with an id up to ``last``, else the oldest there is; the
+        bars are those after it and before ``end`` (exclusive).
+        """
+        with translate_errors():
+            specs, found, bars = self._checkpoint_read(
+                keys=[engine, checkpoints, stream], args=[last, end]
+            )
+        return specs, _entry(found[0]) if found else None, [_entry(e) for e in bars]
 
     def pipeline_reads(self, calls: Iterable[tuple[str, tuple[Any, ...]]]) -> list[Any]:
         """Run read commands ``(method, args)`` in one round trip and return their results."""
