@@ -225,6 +225,7 @@ class Hub:
         if self.thread is None or not self.thread.is_alive():
             self.view.lost()  # frames were not followed until now
             start = self._tail_id()
+            self.view.read_done()  # followed from here: the reader starts at this id
             self.thread = threading.Thread(
                 target=self._run, args=(start,), name="wagehood-ws-hub", daemon=True
             )
