@@ -281,7 +281,8 @@ class Hub:
             for entry_id, fields in entries:
                 last_id = entry_id
                 self.view.saw(fields.get("symbol", ""))
-                self.fan_out(Update.from_entry(entry_id, fields))
+                if self.connections:  # decoded only when a socket may want it
+                    self.fan_out(Update.from_entry(entry_id, fields))
         self.view.read_done()
         return last_id
 

@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 from bench.cluster import ROOT, Cluster
+from bench.loadgen import merge
 from bench.pipeline import _wait_http
 from bench.seed import seed
 from wagehood.service import auth
@@ -25,6 +26,7 @@ SYMBOL = "B00000"
 # One connection: a request's own latency, no queueing (the seed's "<10 ms" is about this);
 # 16 and 64: throughput and latency under closed-loop load.
 CONNECTIONS = (1, 16, 64)
+ROUNDS = 4  # each closed-loop point is measured in this many interleaved rounds
 OPEN_LOOP_CONNECTIONS = 32  # enough that a slow answer does not hold up the next due one
 LATEST = "GET data/latest/<symbol>"
 
@@ -44,13 +46,18 @@ def _load(spec: dict[str, Any]) -> dict[str, Any]:
 
 def run(quick: bool) -> dict[str, Any]:
     """Measure every target at 1, 16 and 64 connections; ratios to liveness and HGETALL."""
-    seconds = 1.5 if quick else 8.0
+    seconds, rounds = (2.0, 2) if quick else (8.0, ROUNDS)
     with Cluster() as c:
         store = seed(c.url, [SYMBOL, "B00001", "B00002"], minutes=70)
         key = auth.create_key(store, "bench", "read", "100000000/minute").key
         # The liveness baseline is a public route, limited per address (RATE_LIMIT_PUBLIC):
         # lifted here like the key's own limit, so both sides measure serving, not refusals.
-        c.start("web", WEB_THREADS="64", RATE_LIMIT_PUBLIC="100000000/minute")
+        c.start(
+            "web",
+            WEB_THREADS="64",
+            RATE_LIMIT_PUBLIC="100000000/minute",
+            WEB_SWITCH_INTERVAL=os.environ.get("WEB_SWITCH_INTERVAL", "0.005"),
+        )
         _wait_http(c.api_port)
         base = f"http://127.0.0.1:{c.api_port}/api/v1/realtime"
         headers = {"Authorization": f"Bearer {key}"}
@@ -60,31 +67,39 @@ def run(quick: bool) -> dict[str, Any]:
             "GET indicators/<symbol>": ("http", f"{base}/indicators/{SYMBOL}"),
             "raw Redis HGETALL live hash (Python)": ("redis", keys.live(SYMBOL)),
         }
-        measured: dict[tuple[str, int], dict[str, Any]] = {}
+        runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
         for concurrency in CONNECTIONS:
-            for name, (kind, target) in targets.items():
+            # Interleaved rounds: the machine's load drifts, and every target of a round
+            # sees about the same drift, so the ratios compare like with like.
+            for _ in range(rounds):
+                for name, (kind, target) in targets.items():
+                    spec = {
+                        "kind": kind,
+                        "target": target,
+                        "redis_url": c.url,
+                        "concurrency": concurrency,
+                        "seconds": seconds / rounds,
+                        "headers": headers,
+                        "latencies": True,
+                    }
+                    runs.setdefault((name, concurrency), []).append(_load(spec))
+        measured = {point: merge(point_runs) for point, point_runs in runs.items()}
+        # Open loop: a fixed offered rate, half the most data/latest answered closed-loop.
+        rate = round(max(measured[(LATEST, n)]["rps"] for n in CONNECTIONS) / 2)
+        open_runs: dict[str, list[dict[str, Any]]] = {}
+        for _ in range(rounds):
+            for name, (kind, target) in list(targets.items())[:3]:
                 spec = {
                     "kind": kind,
                     "target": target,
-                    "redis_url": c.url,
-                    "concurrency": concurrency,
-                    "seconds": seconds,
+                    "concurrency": OPEN_LOOP_CONNECTIONS,
+                    "seconds": seconds / rounds,
                     "headers": headers,
+                    "rate": rate,
+                    "latencies": True,
                 }
-                measured[(name, concurrency)] = _load(spec)
-        # Open loop: a fixed offered rate, half the most data/latest answered closed-loop.
-        rate = round(max(measured[(LATEST, n)]["rps"] for n in CONNECTIONS) / 2)
-        open_loop: dict[str, dict[str, Any]] = {}
-        for name, (kind, target) in list(targets.items())[:3]:
-            spec = {
-                "kind": kind,
-                "target": target,
-                "concurrency": OPEN_LOOP_CONNECTIONS,
-                "seconds": seconds,
-                "headers": headers,
-                "rate": rate,
-            }
-            open_loop[name] = _load(spec)
+                open_runs.setdefault(name, []).append(_load(spec))
+        open_loop = {name: merge(name_runs) for name, name_runs in open_runs.items()}
     rows = []
     for (name, concurrency), m in measured.items():
         live = measured[(next(iter(targets)), concurrency)]
@@ -99,7 +114,8 @@ def run(quick: bool) -> dict[str, Any]:
             "server": "Procfile web (gunicorn gthread, WEB_CONCURRENCY default = "
             f"{min(len(os.sched_getaffinity(0)), 4)} processes, 64 threads each)",
             "seconds_per_point": seconds,
-            "client": "bench.loadgen, separate process, keep-alive, closed loop",
+            "client": "bench.loadgen, separate process, keep-alive, closed loop "
+            f"({rounds} interleaved rounds per point) and open loop",
             "auth": "API key + per-key rate limit (as in production)",
         },
         "columns": [

@@ -120,13 +120,35 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     def pick(q: float) -> float | None:
         return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else None
 
-    return {
+    summary = {
         "requests": len(values),
         "errors": len(errors),
         "seconds": elapsed,
         "rps": len(values) / elapsed,
         "p50_ms": pick(0.5),
         "p99_ms": pick(0.99),
+    }
+    if spec.get("latencies"):  # every latency (ms), to merge several runs' percentiles
+        summary["latencies_ms"] = [round(v * 1000, 4) for v in values]
+    return summary
+
+
+def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the summary of several runs (with ``latencies``) of the same load, as one."""
+    values = sorted(v for run in runs for v in run["latencies_ms"])
+    seconds = sum(run["seconds"] for run in runs)
+
+    def pick(q: float) -> float | None:
+        return values[min(len(values) - 1, int(q * len(values)))] if values else None
+
+    return {
+        "requests": len(values),
+        "errors": sum(run["errors"] for run in runs),
+        "seconds": seconds,
+        "rps": len(values) / seconds,
+        "p50_ms": pick(0.5),
+        "p99_ms": pick(0.99),
+        "rounds": len(runs),
     }
 
 
