@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,18 +77,9 @@ def ws_capacity(threads: int) -> int:
     return max(1, threads - max(2, min(64, threads // 4)))
 
 
-# How long a thread may hold the GIL while others wait for it (CPython's default: 5 ms). A
-# request that waited on Redis or its socket must take the GIL back before it can go on;
-# behind a thread running Python it could wait the whole interval each time, which showed
-# as the read routes' tail latency (bench/api.py, open loop). Shorter turns cost a little
-# throughput and cut that wait.
-SWITCH_INTERVAL = float(os.environ.get("WEB_SWITCH_INTERVAL", "0.005"))
-
-
 def post_worker_init(worker: Any) -> None:
     """Give the app its WebSocket capacity (its threads less the REST reserve)."""
     worker.wsgi.config["WS_MAX_CLIENTS"] = ws_capacity(worker.cfg.threads)
-    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -52,12 +52,7 @@ def run(quick: bool) -> dict[str, Any]:
         key = auth.create_key(store, "bench", "read", "100000000/minute").key
         # The liveness baseline is a public route, limited per address (RATE_LIMIT_PUBLIC):
         # lifted here like the key's own limit, so both sides measure serving, not refusals.
-        c.start(
-            "web",
-            WEB_THREADS="64",
-            RATE_LIMIT_PUBLIC="100000000/minute",
-            WEB_SWITCH_INTERVAL=os.environ.get("WEB_SWITCH_INTERVAL", "0.005"),
-        )
+        c.start("web", WEB_THREADS="64", RATE_LIMIT_PUBLIC="100000000/minute")
         _wait_http(c.api_port)
         base = f"http://127.0.0.1:{c.api_port}/api/v1/realtime"
         headers = {"Authorization": f"Bearer {key}"}
