@@ -26,8 +26,10 @@ VIEW_KEYS = {
 REQUEST_SLACK = 3.0  # seconds a request may take on a loaded machine, beyond the view's bound
 
 
-def _version(system: System) -> str | None:
-    return system.store.client.hget(keys.live(SYMBOL), "ver")
+def _version(system: System) -> tuple[str | None, dict[str, str]]:
+    # Every commit of the symbol bumps its live version; warm-up progress is in its sync hash.
+    client = system.store.client
+    return client.hget(keys.live(SYMBOL), "ver"), client.hgetall(keys.sync(SYMBOL))
 
 
 def _quote_time(system: System) -> float:
