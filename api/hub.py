@@ -2,8 +2,8 @@
 
 One reader thread per web process tails ``wh:updates`` with ``XREAD BLOCK`` and offers every
 update to each registered connection, and counts it in the live view (``api/live_view.py``),
-which serves the REST read routes. It runs while connections are open or the view is used. A connection keeps a bounded queue drained by its own
-sender thread; the reader never blocks on a connection: when a queue is full the connection
+which serves the REST read routes; it runs while connections are open or the view is used.
+A connection keeps a bounded queue drained by its own sender thread; the reader never blocks on a connection: when a queue is full the connection
 is dropped (its queue is cleared and replaced by a close frame carrying the reason, and the
 socket is shut down if the client does not even take that within ``FORCE_CLOSE_SECONDS``).
 
@@ -40,6 +40,7 @@ CATCH_UP_PAGE = 500
 CATCH_UP_PUT_SECONDS = 10.0
 FORCE_CLOSE_SECONDS = 5.0
 IDLE_STOP_SECONDS = 30.0
+FOLLOW_RETRY_SECONDS = 1.0  # after a failed start, how long the live view waits to try again
 CLOSE = object()  # queue sentinel: the sender closes the socket
 POLICY_VIOLATION = 1008  # close codes: a rule was broken (quota, slow consumer, bad id)
 TRY_AGAIN_LATER = 1013  # the process has no WebSocket slot left
@@ -179,6 +180,7 @@ class Hub:
         self.thread: threading.Thread | None = None
         self.dropped = 0
         self.view = LiveView(BLOCK_MS / 1000)
+        self.follow_tried = float("-inf")
 
     @property
     def client_count(self) -> int:
@@ -216,9 +218,12 @@ class Hub:
         if thread is not None and thread.is_alive():
             return
         with self.lock:
+            if time.monotonic() - self.follow_tried < FOLLOW_RETRY_SECONDS:
+                return  # Redis failed us a moment ago: the requests read it (or fail) meanwhile
+            self.follow_tried = time.monotonic()
             try:
                 self._start_reader()
-            except TemporaryError as error:  # the request reads Redis and reports it itself
+            except TemporaryError as error:
                 logger.warning("updates reader not started: %s", error)
 
     def _start_reader(self) -> None:

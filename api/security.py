@@ -5,10 +5,11 @@ permission needed is ``read`` for reads and ``write`` for changes unless ``PERMI
 otherwise. Rate limits are counted per API key (a key's tokens share its budget; one budget
 across every route) in Redis by flask-limiter (fixed window, one round trip per request:
 ``api/rate_storage.py``; ``X-RateLimit-*`` headers on every limited response). Verified keys
-are cached for a second (``api/key_cache.py``); a revocation still takes effect at once. Failed authentications are counted per client address
-(``TRUSTED_PROXIES`` says whether X-Forwarded-For names it); over the limit, only requests
-without a valid credential are refused. Public
-routes are limited per client address instead (``RATE_LIMIT_PUBLIC``, counted per process).
+are cached for a second (``api/key_cache.py``); a revocation still takes effect at once.
+Failed authentications are counted per client address (``TRUSTED_PROXIES`` says whether
+X-Forwarded-For names it); over the limit, only requests without a valid credential are
+refused. Public routes are limited per client address instead (``RATE_LIMIT_PUBLIC``, counted
+per process).
 """
 
 from __future__ import annotations
