@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import create_app
-from api.live_view import LiveView
+from api.live_view import VIEW_MAX_AGE, LiveView
 from tests.factories import START, context, mock_quotes
 from tests.processes import wait_for
 from wagehood.service import auth
@@ -193,3 +193,39 @@ def test_without_a_reader_following_the_stream_every_answer_is_read_from_redis(
     raw_redis.hset(redis_keys.live(seeded), "price", "123.5")
     answer = client.get(LATEST + seeded, headers=_bearer(reader.key)).get_json()
     assert answer["price"] == 123.5
+
+
+def test_an_answer_read_before_a_frame_of_its_symbol_is_never_kept() -> None:
+    now = [100.0]
+    view = LiveView(block_seconds=1.0, clock=lambda: now[0])
+    view.read_done()
+    key = ("data.latest", "AAPL", b"")
+    token = view.token("AAPL")
+    view.saw("AAPL")  # the frame of a commit the answer may predate
+    view.keep(key, token, b"old", "application/json")
+    assert view.lookup(key) is None
+    view.keep(key, view.token("AAPL"), b"new", "application/json")
+    view.saw("MSFT")
+    kept = view.lookup(key)
+    assert kept is not None
+    assert kept.body == b"new"
+    view.saw("AAPL")
+    assert view.lookup(key) is None
+
+
+def test_a_kept_answer_expires_with_the_view_max_age_or_when_the_reader_lags() -> None:
+    now = [100.0]
+    view = LiveView(block_seconds=1.0, clock=lambda: now[0])
+    view.read_done()
+    key = ("indicators.indicators", "AAPL", b"timeframe=1m")
+    view.keep(key, view.token("AAPL"), b"{}", "application/json")
+    now[0] += VIEW_MAX_AGE - 0.01
+    assert view.lookup(key) is not None
+    now[0] += 0.02
+    assert view.lookup(key) is None
+    view.read_done()
+    view.keep(key, view.token("AAPL"), b"{}", "application/json")
+    now[0] += 0.5
+    view.read_at = now[0] - 2.5  # the reader's last read: more than block + slack ago
+    assert not view.following()
+    assert view.lookup(key) is None
