@@ -26,7 +26,7 @@ SYMBOL = "B00000"
 # One connection: a request's own latency, no queueing (the seed's "<10 ms" is about this);
 # 16 and 64: throughput and latency under closed-loop load.
 CONNECTIONS = (1, 16, 64)
-ROUNDS = 4  # each closed-loop point is measured in this many interleaved rounds
+ROUNDS = 6  # each point is measured in this many interleaved rounds
 OPEN_LOOP_CONNECTIONS = 32  # enough that a slow answer does not hold up the next due one
 LATEST = "GET data/latest/<symbol>"
 
