@@ -136,7 +136,9 @@ def run(quick: bool) -> dict[str, Any]:
             f"closed-loop in this run) over {OPEN_LOOP_CONNECTIONS} connections, and latency "
             "counts from when a request was due, so a stall shows in p99 instead of slowing "
             "the load (no coordinated omission). Its p99 is the latency target's figure: a "
-            "closed loop of 64 connections queues by construction (Little's law).",
+            "closed loop of 64 connections queues by construction (Little's law). The "
+            "liveness baseline runs at the same offered rate: when its own p99 misses 10 ms, "
+            "the shared machine could not keep that rate at the time, whatever the route.",
             "data/latest and indicators are served from the web process's live view after "
             "the first request (api/live_view.py): no worker updates the seeded symbol "
             "during the run, so nearly every answer comes from the view. With updates, each "
