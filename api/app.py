@@ -25,6 +25,7 @@ from api import (
 from api.errors import register_errorhandlers
 from api.extensions import ApiState, celery_client
 from api.hub import QUEUE_SIZE, Hub
+from api.live_view import register_live_view
 from api.metrics import register_metrics
 from api.schemas import ApiErrorSchema
 from api.security import register_security
@@ -96,6 +97,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     app.extensions["wagehood"] = app_state
     app_state.limiter = register_security(app)
     register_metrics(app)
+    register_live_view(app)  # last: auth, the limiter and metrics run before it
 
 
 def register_blueprints(app: Flask) -> None:

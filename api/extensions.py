@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from celery import Celery
@@ -10,6 +10,7 @@ from flask import current_app
 from kombu.exceptions import LimitExceeded, OperationalError
 
 from api.hub import Hub
+from api.key_cache import KeyCache
 from wagehood.errors import TemporaryError
 from wagehood.service import exports
 from wagehood.settings import Settings
@@ -29,6 +30,7 @@ class ApiState:
     celery: Celery
     hub: Hub
     limiter: Any = None
+    key_cache: KeyCache = field(default_factory=KeyCache)
 
 
 def state() -> ApiState:

@@ -1,8 +1,9 @@
 """Fan-out of the workers' updates stream to WebSocket connections.
 
 One reader thread per web process tails ``wh:updates`` with ``XREAD BLOCK`` and offers every
-update to each registered connection. A connection keeps a bounded queue drained by its own
-sender thread; the reader never blocks on a connection: when a queue is full the connection
+update to each registered connection, and counts it in the live view (``api/live_view.py``),
+which serves the REST read routes; it runs while connections are open or the view is used.
+A connection keeps a bounded queue drained by its own sender thread; the reader never blocks on a connection: when a queue is full the connection
 is dropped (its queue is cleared and replaced by a close frame carrying the reason, and the
 socket is shut down if the client does not even take that within ``FORCE_CLOSE_SECONDS``).
 
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from api.live_view import LiveView
 from wagehood.errors import TemporaryError
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore, translate_errors
@@ -38,6 +40,7 @@ CATCH_UP_PAGE = 500
 CATCH_UP_PUT_SECONDS = 10.0
 FORCE_CLOSE_SECONDS = 5.0
 IDLE_STOP_SECONDS = 30.0
+FOLLOW_RETRY_SECONDS = 1.0  # after a failed start, how long the live view waits to try again
 CLOSE = object()  # queue sentinel: the sender closes the socket
 POLICY_VIOLATION = 1008  # close codes: a rule was broken (quota, slow consumer, bad id)
 TRY_AGAIN_LATER = 1013  # the process has no WebSocket slot left
@@ -176,6 +179,8 @@ class Hub:
         self.lock = threading.RLock()
         self.thread: threading.Thread | None = None
         self.dropped = 0
+        self.view = LiveView(BLOCK_MS / 1000)
+        self.follow_tried = float("-inf")
 
     @property
     def client_count(self) -> int:
@@ -205,12 +210,31 @@ class Hub:
         """Add ``connection``; start the reader (at the stream's current end) if needed."""
         with self.lock:
             self.connections[id(connection)] = connection
-            if self.thread is None or not self.thread.is_alive():
-                start = self._tail_id()
-                self.thread = threading.Thread(
-                    target=self._run, args=(start,), name="wagehood-ws-hub", daemon=True
-                )
-                self.thread.start()
+            self._start_reader()
+
+    def follow(self) -> None:
+        """Make sure the reader runs, for the live view (it stops when idle)."""
+        thread = self.thread
+        if thread is not None and thread.is_alive():
+            return
+        with self.lock:
+            if time.monotonic() - self.follow_tried < FOLLOW_RETRY_SECONDS:
+                return  # Redis failed us a moment ago: the requests read it (or fail) meanwhile
+            self.follow_tried = time.monotonic()
+            try:
+                self._start_reader()
+            except TemporaryError as error:
+                logger.warning("updates reader not started: %s", error)
+
+    def _start_reader(self) -> None:
+        if self.thread is None or not self.thread.is_alive():
+            self.view.lost()  # frames were not followed until now
+            start = self._tail_id()
+            self.view.read_done()  # followed from here: the reader starts at this id
+            self.thread = threading.Thread(
+                target=self._run, args=(start,), name="wagehood-ws-hub", daemon=True
+            )
+            self.thread.start()
 
     def unregister(self, connection: Connection) -> None:
         """Remove ``connection`` (idempotent)."""
@@ -237,11 +261,12 @@ class Hub:
     def _run(self, last_id: str) -> None:
         idle_since = time.monotonic()
         while True:
-            if self.connections:
+            if self.connections or time.monotonic() - self.view.used_at < IDLE_STOP_SECONDS:
                 idle_since = time.monotonic()
             elif time.monotonic() - idle_since > IDLE_STOP_SECONDS:
                 with self.lock:
                     if not self.connections:
+                        self.view.lost()
                         self.thread = None
                         return
             last_id = self._read_once(last_id)
@@ -254,12 +279,16 @@ class Hub:
                 )
         except TemporaryError as error:
             logger.warning("updates reader: %s; retrying", error)
+            self.view.lost()
             time.sleep(1.0)
             return last_id
         for _, entries in reply or []:
             for entry_id, fields in entries:
                 last_id = entry_id
-                self.fan_out(Update.from_entry(entry_id, fields))
+                self.view.saw(fields.get("symbol", ""))
+                if self.connections:  # decoded only when a socket may want it
+                    self.fan_out(Update.from_entry(entry_id, fields))
+        self.view.read_done()
         return last_id
 
     def fan_out(self, update: Update) -> None:

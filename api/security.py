@@ -3,11 +3,13 @@
 Deny by default: every endpoint needs a valid key or token except those in ``PUBLIC``; the
 permission needed is ``read`` for reads and ``write`` for changes unless ``PERMISSIONS`` says
 otherwise. Rate limits are counted per API key (a key's tokens share its budget; one budget
-across every route) in Redis by flask-limiter (fixed window; ``X-RateLimit-*`` headers on
-every limited response). Failed authentications are counted per client address
-(``TRUSTED_PROXIES`` says whether X-Forwarded-For names it); over the limit, only requests
-without a valid credential are refused. Public
-routes are limited per client address instead (``RATE_LIMIT_PUBLIC``, counted per process).
+across every route) in Redis by flask-limiter (fixed window, one round trip per request:
+``api/rate_storage.py``; ``X-RateLimit-*`` headers on every limited response). Verified keys
+are cached for a second (``api/key_cache.py``); a revocation still takes effect at once.
+Failed authentications are counted per client address (``TRUSTED_PROXIES`` says whether
+X-Forwarded-For names it); over the limit, only requests without a valid credential are
+refused. Public routes are limited per client address instead (``RATE_LIMIT_PUBLIC``, counted
+per process).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from api.extensions import state
+from api.rate_storage import OneTripRedisStorage, storage_uri
 from wagehood.errors import AuthError
 from wagehood.service import auth
 from wagehood.service.auth import Principal
@@ -82,8 +85,11 @@ def authenticate_request() -> None:
     """Before each request: check credentials and permission unless the route is public.
 
     The address's failed-authentication counter and the key record are read in one round
-    trip; the key record is read on every request, so a revoked key is refused at once.
+    trip. A key verified in the last second is taken from the key cache instead; the
+    rate-limit round trip then tells whether any key was revoked since
+    (``recheck_cached_key``), so a revoked key is still refused at once.
     """
+    _take_revision()  # a revision left by an earlier request on this thread is not ours
     endpoint = request.endpoint
     if endpoint is None or request.method == "OPTIONS":
         return
@@ -97,14 +103,53 @@ def authenticate_request() -> None:
         _refused_too_often(lambda: auth.refuse_repeated_failures(app_state.store, failures))
         auth.count_failure(app_state.store, failures)
         raise
+    cached = app_state.key_cache.get(credential) if kind == "key" else None
+    if cached is None:
+        _verify(credential, kind, failures)
+    else:
+        _accept(cached.principal, credential, kind)
+        g.cached_key = cached
+
+
+def recheck_cached_key() -> None:
+    """After the rate limiter: verify a cached key again if a key was revoked since.
+
+    The limiter's round trip returned the keys' revision; without one (the route is not
+    limited, or Redis failed), the key is verified from Redis as if it was not cached.
+    """
+    cached = g.pop("cached_key", None)
+    if cached is None:
+        return
+    revision = _take_revision()
+    if revision is not None and revision <= cached.revision:
+        return
+    state().key_cache.forget(g.credential)
+    _verify(g.credential, g.credential_kind, _failure_limit())
+
+
+def _verify(credential: str, kind: str, failures: auth.FailureLimit) -> None:
+    app_state = state()
+    revision = auth.keys_revision(app_state.store) if kind == "key" else 0
     principal = _refused_too_often(
         lambda: auth.authenticate(app_state.store, app_state.settings, credential, failures)
     )
+    _accept(principal, credential, kind)
+    if kind == "key":
+        app_state.key_cache.put(credential, principal, revision)
+
+
+def _accept(principal: Principal, credential: str, kind: str) -> None:
+    endpoint = request.endpoint or ""
     needed = PERMISSIONS.get(endpoint) or ("read" if request.method in READ_METHODS else "write")
     auth.require(principal, needed)
     g.principal = principal
     g.credential = credential
     g.credential_kind = kind
+
+
+def _take_revision() -> int | None:
+    storage = getattr(state().limiter, "storage", None)
+    return storage.take_revision() if isinstance(storage, OneTripRedisStorage) else None
 
 
 def _details_asked(endpoint: str) -> bool:
@@ -232,7 +277,7 @@ def build_limiter(app: Flask) -> Limiter:
     limiter = Limiter(
         _rate_key,
         application_limits=[ApplicationLimit(_rate_limit, scope="budget")],
-        storage_uri=settings.redis_url,
+        storage_uri=storage_uri(settings.redis_url),
         storage_options={"socket_timeout": 3, "socket_connect_timeout": 3},
         headers_enabled=True,
         swallow_errors=True,
@@ -254,5 +299,6 @@ def register_security(app: Flask) -> Limiter:
     app.before_request(limit_public_routes)
     app.before_request(authenticate_request)
     limiter = build_limiter(app)
+    app.before_request(recheck_cached_key)  # after the limiter's hook: it reads the revision
     app.after_request(security_headers)
     return limiter

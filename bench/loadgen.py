@@ -1,10 +1,13 @@
-"""A closed-loop load generator, run as its own process: ``python -m bench.loadgen SPEC``.
+"""A closed- or open-loop load generator, run as its own process: ``python -m bench.loadgen SPEC``.
 
 ``SPEC`` is JSON: ``{"kind": "http" | "redis", "target": ..., "concurrency": N, "seconds": S,
-"headers": {...}}``. N threads each hold one keep-alive connection (HTTP/1.1, or one Redis
-connection running ``HGETALL target``) and send the next request as soon as the previous
-answer arrived, for S seconds. Prints one JSON line: requests, errors, seconds, latencies'
-p50/p99 in milliseconds.
+"headers": {...}, "rate": R}``. N threads each hold one keep-alive connection (HTTP/1.1, or
+one Redis connection running ``HGETALL target``) for S seconds. Without ``rate`` the loop is
+closed: each thread sends its next request as soon as the previous answer arrived. With
+``rate`` (HTTP only) it is open: requests are due at a fixed R per second in all, dealt round
+robin to the threads, and a request's latency counts from when it was due, not from when a
+busy thread got to send it (no coordinated omission). Prints one JSON line: requests, errors,
+seconds, latencies' p50/p99 in milliseconds.
 """
 
 from __future__ import annotations
@@ -43,6 +46,34 @@ def _http_worker(
     conn.close()
 
 
+def _open_http_worker(
+    spec: dict[str, Any], due: list[float], out: list[float], errors: list[int]
+) -> None:
+    url = urlsplit(spec["target"])
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    path = url.path + (f"?{url.query}" if url.query else "")
+    headers = spec.get("headers", {})
+    conn.connect()  # before the first request is due: its latency is not a TCP handshake
+    for at in due:
+        wait = at - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        try:
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            ok = response.status == 200
+        except (OSError, http.client.HTTPException):
+            ok = False
+            conn.close()
+            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        if ok:
+            out.append(time.perf_counter() - at)
+        else:
+            errors.append(1)
+    conn.close()
+
+
 def _redis_worker(
     spec: dict[str, Any], deadline: float, out: list[float], errors: list[int]
 ) -> None:
@@ -63,14 +94,21 @@ def _redis_worker(
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
     """Run the load described by ``spec`` and return its summary."""
-    worker = _http_worker if spec["kind"] == "http" else _redis_worker
-    latencies: list[list[float]] = [[] for _ in range(spec["concurrency"])]
+    count = spec["concurrency"]
+    latencies: list[list[float]] = [[] for _ in range(count)]
     errors: list[int] = []
     started = time.perf_counter()
     deadline = started + spec["seconds"]
+    if spec.get("rate"):
+        first = started + 0.2  # every thread started and connected
+        due = [first + i / spec["rate"] for i in range(int(spec["rate"] * spec["seconds"]))]
+        jobs = [(_open_http_worker, due[i::count]) for i in range(count)]
+    else:
+        worker = _http_worker if spec["kind"] == "http" else _redis_worker
+        jobs = [(worker, deadline) for _ in range(count)]
     threads = [
-        threading.Thread(target=worker, args=(spec, deadline, latencies[i], errors), daemon=True)
-        for i in range(spec["concurrency"])
+        threading.Thread(target=job, args=(spec, arg, latencies[i], errors), daemon=True)
+        for i, (job, arg) in enumerate(jobs)
     ]
     for thread in threads:
         thread.start()
@@ -82,13 +120,35 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     def pick(q: float) -> float | None:
         return values[min(len(values) - 1, int(q * len(values)))] * 1000 if values else None
 
-    return {
+    summary = {
         "requests": len(values),
         "errors": len(errors),
         "seconds": elapsed,
         "rps": len(values) / elapsed,
         "p50_ms": pick(0.5),
         "p99_ms": pick(0.99),
+    }
+    if spec.get("latencies"):  # every latency (ms), to merge several runs' percentiles
+        summary["latencies_ms"] = [round(v * 1000, 4) for v in values]
+    return summary
+
+
+def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the summary of several runs (with ``latencies``) of the same load, as one."""
+    values = sorted(v for run in runs for v in run["latencies_ms"])
+    seconds = sum(run["seconds"] for run in runs)
+
+    def pick(q: float) -> float | None:
+        return values[min(len(values) - 1, int(q * len(values)))] if values else None
+
+    return {
+        "requests": len(values),
+        "errors": sum(run["errors"] for run in runs),
+        "seconds": seconds,
+        "rps": len(values) / seconds,
+        "p50_ms": pick(0.5),
+        "p99_ms": pick(0.99),
+        "rounds": len(runs),
     }
 
 

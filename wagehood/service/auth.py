@@ -192,15 +192,26 @@ def list_keys(store: RedisStore) -> list[Principal]:
 
 
 def revoke_key(store: RedisStore, key_id: str) -> Principal:
-    """Mark key ``key_id`` revoked; its tokens stop working too."""
+    """Mark key ``key_id`` revoked and bump the keys' revision; its tokens stop working too."""
     with translate_errors():
         raw = store.client.hget(keys.API_KEYS, key_id)
         if raw is None:
             raise NotFoundError(f"no API key with id {key_id!r}")
         record = json.loads(raw) | {"revoked": True}
-        store.client.hset(keys.API_KEYS, key_id, json.dumps(record))
+        # The revision moves with the record, atomically: web processes that cache verified
+        # keys see it on their next rate-limit round trip and verify again (api/key_cache.py).
+        pipe = store.client.pipeline(transaction=True)
+        pipe.hset(keys.API_KEYS, key_id, json.dumps(record))
+        pipe.incr(keys.API_KEYS_REVISION)
+        pipe.execute()
     logger.info("revoked API key %s", key_id)
     return _principal(record)
+
+
+def keys_revision(store: RedisStore) -> int:
+    """Return the keys' revision: how many revocations there have been (caches compare it)."""
+    with translate_errors():
+        return int(store.client.get(keys.API_KEYS_REVISION) or 0)
 
 
 def has_keys(store: RedisStore) -> bool:

@@ -18,6 +18,7 @@ UPDATES_SEQ = f"{PREFIX}:updates:seq"  # counter giving the updates stream its s
 SIGNALS = f"{PREFIX}:signals"  # stream of every signal (all symbols)
 DEAD_LETTERS = f"{PREFIX}:deadletters"  # stream of tasks that failed for good
 API_KEYS = f"{PREFIX}:apikeys"  # hash: key id -> JSON {hash, name, permissions, ...}
+API_KEYS_REVISION = f"{PREFIX}:apikeys:revision"  # counter, bumped by every revocation
 JWT_SECRET = f"{PREFIX}:jwt:secret"  # retired: where old versions kept the JWT secret
 EXPORTS = f"{PREFIX}:exports"  # hash: export id -> JSON status
 EXPORTS_CREATED = f"{PREFIX}:exports:created"  # sorted set: export id -> time requested
