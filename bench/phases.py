@@ -66,16 +66,16 @@ class Bench:
         payload = fetch.fetch(self.provider, self.breaker, self.store, self.symbols, now).payload()
         fetched = time.process_time()
         quotes = fetch.quotes_from_payload(payload)
-        refs = pipeline.process_quotes(self.ctx, quotes)
-        stats.record_ticks(self.store, len(quotes), len(refs), now)
+        done = pipeline.apply_quotes(self.ctx, quotes)
+        stats.record_ticks(self.store, len(quotes), len(done.refs), now)
         computed = time.process_time()
-        if refs:
-            signals.evaluate_strategies(self.ctx, refs)
+        if done.pending:
+            signals.evaluate_strategies(self.ctx, done.pending)
         cpu["evaluate_strategies"] = time.process_time() - computed
         cpu["compute_indicators"] = computed - fetched
         cpu["fetch_quotes"] = fetched - started
         cpu["redis-server"] = self.redis_cpu() - redis_before
-        return cpu, bool(refs)
+        return cpu, bool(done.refs)
 
     def close(self) -> None:
         self.store.client.close()
