@@ -17,6 +17,7 @@ and which are child indicators).
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import struct
 from collections import deque
@@ -73,7 +74,7 @@ def _pack_window(window: deque[float]) -> str:
 
 
 def _unpack_window(text: str) -> tuple[float, ...]:
-    raw = base64.b64decode(text)
+    raw = binascii.a2b_base64(text)  # about twice as fast as base64.b64decode
     return struct.unpack(f"<{len(raw) // 8}d", raw)
 
 

@@ -80,7 +80,7 @@ def _plan(
         zip(items, states, news, befores, strict=True)
     ):
         history = [*before, *(decode_snapshot(symbol, tf, i, f) for i, f in new)]
-        kept = state["ring"] if index in ringed else None
+        kept = ringed.get(index)
         step = Step(symbol, tf, state, history, len(new), historical_times(new))
         commit, signals = evaluate_step(ctx.config, alerts, step, (keep, columns, kept))
         commits.append(commit)
@@ -140,15 +140,16 @@ def _lookbacks(
     states: list[dict[str, str]],
     news: list[Any],
     ring: tuple[int, tuple[str, ...]],
-) -> tuple[list[list[Snapshot]], set[int]]:
+) -> tuple[list[list[Snapshot]], dict[int, bytes]]:
     # The look-back before the first new bar: the ring of snapshots the last evaluation kept
     # (up to last_eval), read from the stream only where there is no usable ring (a state
     # from before the ring, or a configuration that now looks further back). Needed only
-    # where there are new bars. Also returns the indices whose look-back came from the ring.
+    # where there are new bars. Also returns the rings (their records) the look-backs of
+    # these indices came from.
     keep, columns = ring
     befores: list[list[Snapshot]] = [[] for _ in items]
     wanted: list[int] = []
-    ringed: set[int] = set()
+    ringed: dict[int, bytes] = {}
     for index, (state, new) in enumerate(zip(states, news, strict=True)):
         if not (new and state.get("last_eval")):
             continue
@@ -156,8 +157,7 @@ def _lookbacks(
         if kept is None:
             wanted.append(index)
         else:
-            befores[index] = kept
-            ringed.add(index)
+            befores[index], ringed[index] = kept
     reads = [
         (
             "xrevrange",
