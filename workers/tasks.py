@@ -29,6 +29,7 @@ from wagehood.service import (
     warmup,
 )
 from workers.app import app, breaker, context, provider, settings, store
+from workers.schedule import OUTBOX_TASK
 from workers.task_metrics import symbol_context
 
 logger: logging.Logger = get_task_logger(__name__)
@@ -102,6 +103,8 @@ def compute_indicators(self: Task, fetched: dict[str, Any]) -> list[list[Any]]:
     stats.record_ticks(store(), len(quotes), len(done.refs), fetched["tick"])
     if not done.pending:
         self.request.chain = None
+        if done.outbox:  # the strategy step, which drains the outbox after it, is skipped
+            app.send_task(OUTBOX_TASK)
     return done.pending
 
 

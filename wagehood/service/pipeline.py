@@ -64,6 +64,7 @@ class Processed:
 
     refs: list[BarRef] = field(default_factory=list)
     pending: list[BarRef] = field(default_factory=list)
+    outbox: int = 0  # delivery events written to the outbox with the evaluated signals
 
 
 def process_quotes(ctx: PipelineContext, quotes: Sequence[Quote]) -> list[BarRef]:
@@ -129,6 +130,7 @@ def _run_guarded(
             if ok:
                 done.refs += result.refs
                 done.pending += result.pending
+                done.outbox += result.outbox
         pending = [step.symbol for step, ok in zip(steps, won, strict=True) if not ok]
         if not pending:
             plugins.record(ctx.store)  # plugin indicators' and strategies' failures, if any
@@ -202,6 +204,7 @@ def _build_commits(
             result.refs += refs
             if evaluate is None or not evaluate(commit, step.symbol, tf, previous, applied):
                 result.pending += refs
+        result.outbox = len(commit.hset.get(keys.OUTBOX, ()))
         commits.append(commit)
         results.append(result)
     return commits, results
