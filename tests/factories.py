@@ -12,8 +12,9 @@ from wagehood.service import barstore
 from wagehood.service.config import load_config
 from wagehood.service.pipeline import PipelineContext
 from wagehood.settings import Settings
+from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
-from wagehood.types import Quote, Snapshot, Timeframe
+from wagehood.types import Bar, Quote, Snapshot, Timeframe
 
 START = 1_717_200_000  # 2024-06-01T00:00:00Z, a whole day boundary
 
@@ -35,6 +36,16 @@ def context(store: RedisStore, settings: Settings) -> PipelineContext:
 def stored_snapshots(store: RedisStore, symbol: str, tf: Timeframe) -> list[Snapshot]:
     """Return every closed bar (with its values) kept in the bars stream."""
     return barstore.read(store, symbol, tf)
+
+
+def stored_bars(store: RedisStore, symbol: str, tf: Timeframe) -> list[Bar]:
+    """Return every closed bar kept in the bars stream, without recomputing its values.
+
+    Unlike ``stored_snapshots`` it needs no indicator code, so a test process without a
+    plugin's indicators can read the bars a plugin-configured system stored.
+    """
+    entries = store.client.xrange(keys.bars(symbol, tf))
+    return [barstore.decode(symbol, tf, entry_id, fields).bar for entry_id, fields in entries]
 
 
 def offline(ctx: PipelineContext, snapshots: Sequence[Snapshot]) -> list[Snapshot]:

@@ -13,6 +13,7 @@ import json
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from wagehood.errors import ValidationError
 from wagehood.indicators.registry import IndicatorSet
@@ -43,7 +44,18 @@ def merge_specs(configured: Mapping[str, str], strategies: StrategySet) -> dict[
 
 def specs_fingerprint(specs: Mapping[str, str]) -> str:
     """Return a canonical text for ``specs``; a change means the state must be re-warmed."""
+    return _fingerprint(tuple(specs.items()))
+
+
+# Both directions are cached: every bar close loads and saves an engine of the same few specs.
+@lru_cache(maxsize=256)
+def _fingerprint(specs: tuple[tuple[str, str], ...]) -> str:
     return json.dumps(dict(specs), sort_keys=True, separators=(",", ":"))
+
+
+@lru_cache(maxsize=256)
+def _specs_from(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple(json.loads(text).items())
 
 
 @dataclass
@@ -121,7 +133,7 @@ class Engine:
 
         Also reads the state of version 1 (every indicator field under ``ind.``).
         """
-        specs = json.loads(state["specs"])
+        specs = dict(_specs_from(state["specs"]))
         last = state.get("last_bar_time")
         if state.get("v") == STATE_VERSION:
             indicators = IndicatorSet.unpack(specs, state["state"])

@@ -4,7 +4,9 @@
   outbox entries), the same worker process drains the outbox and enqueues one
   ``wagehood.deliver_event`` per channel and event. A crash before the drain leaves the
   evaluation message unacknowledged (late acks); its redelivery succeeds as a no-op and
-  drains then. ``wagehood.drain_outbox`` does the same on demand.
+  drains then. ``wagehood.drain_outbox`` does the same on demand; a compute step that
+  evaluated a live close itself and wrote outbox entries sends it (beat's periodic drain is
+  the safety net should that message be lost).
 - ``wagehood.deliver_event`` makes one attempt; a retryable failure re-enqueues it with the
   service's exponential backoff and jitter (or the receiver's ``Retry-After``) as countdown,
   until the attempts run out and the delivery is dead-lettered.

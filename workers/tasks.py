@@ -29,6 +29,7 @@ from wagehood.service import (
     warmup,
 )
 from workers.app import app, breaker, context, provider, settings, store
+from workers.schedule import OUTBOX_TASK
 from workers.task_metrics import symbol_context
 
 logger: logging.Logger = get_task_logger(__name__)
@@ -90,18 +91,21 @@ def fetch_quotes(provider_name: str, symbols: list[str], tick: float) -> dict[st
 
 @app.task(name="wagehood.compute_indicators", base=WagehoodTask, bind=True, **RETRYING)
 def compute_indicators(self: Task, fetched: dict[str, Any]) -> list[list[Any]]:
-    """Apply the quotes to bars and indicators; return references to the bars that closed.
+    """Apply the quotes to bars, indicators and strategies; return the bars left to evaluate.
 
-    When no bar closed (most ticks) the chain ends here: ``evaluate_strategies`` would have
-    nothing to do, and skipping its message saves a third of the broker traffic per tick.
+    A live bar close is evaluated in the same commit as its indicators, so the chain ends
+    here unless some bar's strategies are behind (after a warm-up, or a redelivered task):
+    most ticks cost two messages, and a close no third one.
     """
     quotes = fetch.quotes_from_payload(fetched["quotes"])
     logs.bind(**symbol_context([quote.symbol for quote in quotes]))
-    refs = pipeline.process_quotes(context(), quotes)
-    stats.record_ticks(store(), len(quotes), len(refs), fetched["tick"])
-    if not refs:
+    done = pipeline.apply_quotes(context(), quotes)
+    stats.record_ticks(store(), len(quotes), len(done.refs), fetched["tick"])
+    if not done.pending:
         self.request.chain = None
-    return refs
+        if done.outbox:  # the strategy step, which drains the outbox after it, is skipped
+            app.send_task(OUTBOX_TASK)
+    return done.pending
 
 
 @app.task(name="wagehood.evaluate_strategies", base=WagehoodTask, **RETRYING)

@@ -25,7 +25,7 @@ from celery import Celery
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from tests.factories import send_tick, stored_snapshots
+from tests.factories import send_tick, stored_bars
 from tests.ops.system import BIN, System
 from tests.processes import ROOT, env_for, wait_for
 from wagehood.service import auth, watchlist
@@ -202,7 +202,7 @@ def test_installed_plugin_signals_everywhere_and_replays_the_same(
 
     last = system.store.client.hget(keys.strategy_state(SYMBOL, Timeframe.M1), "last_eval")
     csv = tmp_path / f"{SYMBOL}.csv"
-    bars = [s.bar for s in stored_snapshots(system.store, SYMBOL, Timeframe.M1)]
+    bars = stored_bars(system.store, SYMBOL, Timeframe.M1)
     csv.write_text(
         "time,open,high,low,close,volume\n"
         + "".join(

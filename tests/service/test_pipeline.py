@@ -166,3 +166,46 @@ def pipeline_replay(bars: list[Bar], specs: dict, ctx: pipeline.PipelineContext)
 
 def _zigzag(n: int) -> list[float]:
     return [100 + 20 * math.sin(i / 9) + 5 * math.sin(i / 2.3) for i in range(n)]
+
+
+def _signal_records(store: RedisStore, symbol: str) -> list[dict[str, object]]:
+    return [json.loads(f["data"]) for _, f in store.stream_range(keys.symbol_signals(symbol))]
+
+
+def test_live_closes_evaluate_strategies_in_the_compute_commit_as_the_deferred_step_does(
+    settings: Settings,
+) -> None:
+    # The same quotes twice, in two Redis databases: once with strategies evaluated inline by
+    # the compute step (the live path), once with the closed bars applied and evaluated by
+    # the separate strategy step (the path of a warm-up or backfill). Same signals, same
+    # strategy state, and the signals a replay of the stored bars gives.
+    inline_store = RedisStore.from_url(settings.redis_url)
+    deferred_store = RedisStore.from_url(settings.redis_url.rsplit("/", 1)[0] + "/1")
+    deferred_store.client.flushdb()
+    inline_ctx, deferred_ctx = context(inline_store, settings), context(deferred_store, settings)
+    ticks = list(mock_quotes(["AAPL"], START, 5 * 3600, step=20))
+    closes = 0
+    for batch in ticks:
+        done = pipeline.apply_quotes(inline_ctx, batch)
+        assert done.pending == []  # nothing left for evaluate_strategies
+        closes += len(done.refs)
+    assert closes > 300
+    tf = Timeframe.M1
+    bars = [s.bar for s in stored_snapshots(inline_store, "AAPL", tf)]
+    for start in range(0, len(bars), 7):  # in chunks, as a backfill applies them
+        refs = pipeline.apply_bars(deferred_ctx, "AAPL", tf, bars[start : start + 7])
+        signals.evaluate_strategies(deferred_ctx, refs)
+
+    live = _signal_records(inline_store, "AAPL")
+    specs = merge_specs(inline_ctx.config.indicators, inline_ctx.config.strategy_set)
+    replayed = [
+        s.to_dict() for row in pipeline_replay(bars, specs, inline_ctx) for s in row.signals
+    ]
+    assert [r for r in live if r["timeframe"] == tf.value] == replayed
+    assert replayed
+    deferred = _signal_records(deferred_store, "AAPL")
+    assert deferred == [r for r in live if r["timeframe"] == tf.value]
+    inline_state = inline_store.client.hgetall(keys.strategy_state("AAPL", tf))
+    deferred_state = deferred_store.client.hgetall(keys.strategy_state("AAPL", tf))
+    for name in ("last_eval", "ring", "ring_keep", "ring_columns"):
+        assert inline_state[name] == deferred_state[name]

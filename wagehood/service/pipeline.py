@@ -21,7 +21,7 @@ from typing import Any
 from wagehood.bars import BarAggregator
 from wagehood.engine import Engine, merge_specs, specs_fingerprint
 from wagehood.errors import TemporaryError
-from wagehood.service import barstore, plugins
+from wagehood.service import barstore, evaluation, plugins
 from wagehood.service.config import RuntimeConfig
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit, RedisStore
@@ -56,18 +56,37 @@ class _SymbolStep:
     historical: bool = False
 
 
+@dataclass
+class Processed:
+    """What a compute step did: the bars that closed, and those left to ``evaluate_strategies``."""
+
+    refs: list[BarRef] = field(default_factory=list)
+    pending: list[BarRef] = field(default_factory=list)
+    outbox: int = 0  # delivery events written to the outbox with the evaluated signals
+
+
 def process_quotes(ctx: PipelineContext, quotes: Sequence[Quote]) -> list[BarRef]:
+    """Run ``apply_quotes`` and return the references to the bars that closed."""
+    return apply_quotes(ctx, quotes).refs
+
+
+def apply_quotes(ctx: PipelineContext, quotes: Sequence[Quote]) -> Processed:
     """Aggregate quotes into bars, apply closed bars to indicators, and commit per symbol.
 
-    Returns references to the bars that closed, for ``evaluate_strategies``; a symbol whose
-    quotes were all seen before (a redelivered task) is returned as ``[symbol, tf, None]`` so
-    that strategy evaluation catches up on whatever an interrupted run left behind.
+    A closed bar's strategies and alert rules are evaluated in the same commit when they
+    are up to date with the engine (a live close); ``pending`` references the others, for
+    ``evaluate_strategies``. A symbol whose quotes were all seen before (a redelivered task)
+    is pending as ``[symbol, tf, None]`` so that strategy evaluation catches up on whatever
+    an interrupted run left behind.
     """
     by_symbol: dict[str, list[Quote]] = defaultdict(list)
     for quote in sorted(quotes, key=lambda q: (q.symbol, q.time)):
         by_symbol[quote.symbol].append(quote)
     return _run_guarded(
-        ctx, sorted(by_symbol), lambda s, live: _aggregate(ctx, s, live, by_symbol[s])
+        ctx,
+        sorted(by_symbol),
+        lambda s, live: _aggregate(ctx, s, live, by_symbol[s]),
+        inline=True,
     )
 
 
@@ -90,26 +109,30 @@ def apply_bars(
         step.closed[timeframe] = list(bars)
         return step
 
-    return _run_guarded(ctx, [symbol], plan)
+    return _run_guarded(ctx, [symbol], plan, inline=False).refs
 
 
-def _run_guarded(ctx: PipelineContext, symbols: Sequence[str], plan: Any) -> list[BarRef]:
+def _run_guarded(
+    ctx: PipelineContext, symbols: Sequence[str], plan: Any, *, inline: bool
+) -> Processed:
     pending = list(symbols)
-    refs: list[BarRef] = []
+    done = Processed()
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
             time.sleep(random.uniform(0, 0.002 * attempt))  # let the winner finish its step
         lives = ctx.store.hgetall_many([keys.live(s) for s in pending])
         steps = [plan(symbol, live) for symbol, live in zip(pending, lives, strict=True)]
-        commits, step_refs = _build_commits(ctx, steps)
+        commits, results = _build_commits(ctx, steps, inline=inline)
         won = ctx.store.commit_many(commits)
-        for ok, symbol_refs in zip(won, step_refs, strict=True):
+        for ok, result in zip(won, results, strict=True):
             if ok:
-                refs += symbol_refs
+                done.refs += result.refs
+                done.pending += result.pending
+                done.outbox += result.outbox
         pending = [step.symbol for step, ok in zip(steps, won, strict=True) if not ok]
         if not pending:
-            plugins.record(ctx.store)  # plugin indicators' failures, if any
-            return refs
+            plugins.record(ctx.store)  # plugin indicators' and strategies' failures, if any
+            return done
     raise TemporaryError(f"state of {', '.join(pending)} kept changing under us; retry")
 
 
@@ -153,26 +176,36 @@ def _aggregate(
 
 
 def _build_commits(
-    ctx: PipelineContext, steps: list[_SymbolStep]
-) -> tuple[list[Commit], list[list[BarRef]]]:
+    ctx: PipelineContext, steps: list[_SymbolStep], *, inline: bool
+) -> tuple[list[Commit], list[Processed]]:
     wanted = [(s.symbol, tf) for s in steps for tf in s.closed]
-    engines = _load_engines(ctx, wanted)
+    extra = evaluation.inline_reads(wanted) if inline and wanted else []
+    engines, loaded = _load_engines(ctx, wanted, extra)
+    evaluate = evaluation.InlineEvaluator(ctx.config, wanted, loaded) if extra else None
     commits: list[Commit] = []
-    all_refs: list[list[BarRef]] = []
+    results: list[Processed] = []
     for step in steps:
         commit = Commit(keys.live(step.symbol), step.version)
-        refs: list[BarRef] = []
+        result = Processed()
         if step.duplicate:
-            refs = [[step.symbol, tf.value, None] for tf in ctx.config.timeframes]
+            result.refs = [[step.symbol, tf.value, None] for tf in ctx.config.timeframes]
+            result.pending = list(result.refs)
         else:
             commit.hset[keys.live(step.symbol)] = dict(step.live)
         commit.updates += step.frames
         for tf, bars in step.closed.items():
             engine, log = engines[(step.symbol, tf)]
-            refs += _apply_closed(ctx, commit, engine, log, bars, historical=step.historical)
+            previous, applied = engine.last_bar_time, list[Snapshot]()
+            refs = _apply_closed(
+                ctx, commit, engine, log, bars, historical=step.historical, snapshots=applied
+            )
+            result.refs += refs
+            if evaluate is None or not evaluate(commit, step.symbol, tf, previous, applied):
+                result.pending += refs
+        result.outbox = len(commit.hset.get(keys.OUTBOX, ()))
         commits.append(commit)
-        all_refs.append(refs)
-    return commits, all_refs
+        results.append(result)
+    return commits, results
 
 
 def _apply_closed(
@@ -183,10 +216,13 @@ def _apply_closed(
     bars: list[Bar],
     *,
     historical: bool,
+    snapshots: list[Snapshot] | None = None,
 ) -> list[BarRef]:
     applied, encoded = barstore.apply_closed(commit, engine, log, bars, historical=historical)
     if not applied:
         return []
+    if snapshots is not None:
+        snapshots += applied
     snapshot = applied[-1]
     state = engine.state_changes()  # only what this bar changed
     state["values"] = json.dumps(dict(snapshot.values), separators=(",", ":"))
@@ -202,11 +238,17 @@ def _apply_closed(
 
 
 def _load_engines(
-    ctx: PipelineContext, wanted: list[tuple[str, Timeframe]]
-) -> dict[tuple[str, Timeframe], tuple[Engine, barstore.CheckpointLog]]:
+    ctx: PipelineContext,
+    wanted: list[tuple[str, Timeframe]],
+    extra: Sequence[tuple[str, tuple[Any, ...]]] = (),
+) -> tuple[dict[tuple[str, Timeframe], tuple[Engine, barstore.CheckpointLog]], list[Any]]:
+    # The engine states (with their checkpoint logs) of ``wanted`` and the ``extra`` reads, in
+    # one round trip; returns the engines and the results of ``extra``.
     specs = merge_specs(ctx.config.indicators, ctx.config.strategy_set)
     fingerprint = specs_fingerprint(specs)
-    states = ctx.store.hgetall_many([keys.engine(s, tf) for s, tf in wanted])
+    reads = [("hgetall", (keys.engine(s, tf),)) for s, tf in wanted]
+    results = ctx.store.pipeline_reads([*reads, *extra]) if wanted or extra else []
+    states: list[dict[str, str]] = results[: len(wanted)]
     engines = {}
     cold = []
     for (symbol, tf), state in zip(wanted, states, strict=True):
@@ -226,7 +268,7 @@ def _load_engines(
     for symbol, tf, state in cold:
         entries = prefetched.get((symbol, tf))
         engines[(symbol, tf)] = rewarm(ctx, symbol, tf, specs, state, entries=entries)
-    return engines
+    return engines, results[len(wanted) :]
 
 
 def rewarm(

@@ -1,32 +1,31 @@
-"""Strategy evaluation on closed bars, exactly once per bar, in bar order.
+"""Strategy evaluation on closed bars read from the bars stream, exactly once, in bar order.
 
-For each symbol and timeframe a small hash keeps ``last_eval`` (the last bar time strategies
-ran on) and a version. A step reads it, evaluates every stored bar after it up to the bar it
-was told about (so a step that ran late, or a redelivered one, catches up without gaps), and
-commits the signals together with the new ``last_eval`` under the version guard. The same
-hash keeps the look-back window as a ring of packed snapshots, so a live close reads one new
-bar, not a window of the bars stream.
+A live close is evaluated by the compute step itself, in the commit of its indicators
+(``evaluation.InlineEvaluator``). This step is for the rest: bars applied by a warm-up, a
+gap fill or a backfill, and a redelivered compute step's catch-up. For each symbol and
+timeframe a small hash keeps ``last_eval`` (the last bar time strategies ran on) and a
+version. A step reads it, evaluates every stored bar after it up to the bar it was told about
+(so a step that ran late, or a redelivered one, catches up without gaps), and commits the
+signals together with the new ``last_eval`` under the version guard. The same hash keeps the
+look-back window as a ring of packed snapshots, so the step reads only the new bars.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import random
-import struct
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from wagehood.errors import TemporaryError
 from wagehood.service import alert_rules, barstore, plugins
+from wagehood.service.evaluation import Step, evaluate_step, read_ring
 from wagehood.service.pipeline import BarRef, PipelineContext, group_refs
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit
-from wagehood.types import Bar, Signal, Snapshot, Timeframe
+from wagehood.types import Signal, Snapshot, Timeframe
 
 MAX_ATTEMPTS = 8
-SIGNALS_MAXLEN = 10_000
 
 
 def evaluate_strategies(ctx: PipelineContext, refs: Iterable[BarRef]) -> list[Signal]:
@@ -81,16 +80,9 @@ def _plan(
         # trimmed away since they were read.
         fresh = barstore.snapshots(ctx.store, symbol, tf, new, barstore.last_values(last))
         history = [*before, *fresh]
-        signals = _evaluate_new(ctx, history, len(fresh))
-        old = historical_times(new)
-        commit = _commit(symbol, tf, state, fresh, signals, historical=old)
-        if fresh:
-            kept = state["ring"] if index in ringed else None
-            ring = {"ring": pack_ring(history, columns, keep, kept), "ring_keep": str(keep)}
-            commit.hset[commit.guard_key].update(ring, ring_columns=",".join(columns))
-        alert_rules.add_to_commit(
-            alerts, commit, state, history, signals, new=len(fresh), historical=old
-        )
+        kept = ringed.get(index)
+        step = Step(symbol, tf, state, history, len(fresh), historical_times(new))
+        commit, signals = evaluate_step(ctx.config, alerts, step, (keep, columns, kept))
         commits.append(commit)
         all_signals.append(signals)
     return commits, all_signals
@@ -135,14 +127,6 @@ def historical_times(entries: Iterable[tuple[str, dict[str, str]]]) -> frozenset
     )
 
 
-def record(signal: Signal, historical: Collection[int]) -> dict[str, Any]:
-    """Return a signal's stored record; one on a historical bar says so."""
-    data = signal.to_dict()
-    if signal.time in historical:
-        data["historical"] = True
-    return data
-
-
 def _new_bars_read(
     symbol: str, tf: Timeframe, end: int | None, state: dict[str, str]
 ) -> tuple[str, tuple[Any, ...]]:
@@ -158,15 +142,16 @@ def _lookbacks(
     states: list[dict[str, str]],
     news: list[Any],
     ring: tuple[int, tuple[str, ...]],
-) -> tuple[list[list[Snapshot]], set[int]]:
+) -> tuple[list[list[Snapshot]], dict[int, bytes]]:
     # The look-back before the first new bar: the ring of snapshots the last evaluation kept
     # (up to last_eval), read from the stream only where there is no usable ring (a state
     # from before the ring, or a configuration that now looks further back). Needed only
-    # where there are new bars. Also returns the indices whose look-back came from the ring.
+    # where there are new bars. Also returns the rings (their records) the look-backs of
+    # these indices came from.
     keep, columns = ring
     befores: list[list[Snapshot]] = [[] for _ in items]
     wanted: list[int] = []
-    ringed: set[int] = set()
+    ringed: dict[int, bytes] = {}
     for index, (state, new) in enumerate(zip(states, news, strict=True)):
         if not (new and state.get("last_eval")):
             continue
@@ -174,8 +159,7 @@ def _lookbacks(
         if kept is None:
             wanted.append(index)
         else:
-            befores[index] = kept
-            ringed.add(index)
+            befores[index], ringed[index] = kept
     reads = [
         (
             "xrevrange",
@@ -187,99 +171,3 @@ def _lookbacks(
         symbol, tf = items[index][0]
         befores[index] = barstore.snapshots(ctx.store, symbol, tf, list(reversed(found)))
     return befores, ringed
-
-
-# The look-back ring: the last ``keep`` evaluated snapshots as fixed-size records
-# ``<time, mask of None values, open, high, low, close, volume, value per column>`` of
-# IEEE-754 doubles (exact), base64 in one hash field, the columns in another. Reading it is
-# one decode and one ``struct`` pass, not a text number per value.
-
-
-def _record(columns: tuple[str, ...]) -> struct.Struct:
-    return struct.Struct(f"<qQ{5 + len(columns)}d")
-
-
-def pack_ring(
-    history: Sequence[Snapshot], columns: tuple[str, ...], keep: int, kept: str | None = None
-) -> str:
-    """Return the ring field of the last ``keep`` of ``history`` (values of ``columns``).
-
-    ``kept`` is the ring field ``history`` started from, if it did: its records are reused
-    and only the snapshots after them are packed.
-    """
-    record = _record(columns)
-    out = bytearray(base64.b64decode(kept)) if kept else bytearray()
-    for snapshot in history[len(out) // record.size if kept else -keep :]:
-        bar, values = snapshot.bar, snapshot.values
-        row = [values.get(name) for name in columns]
-        mask = sum(1 << i for i, value in enumerate(row) if value is None)
-        filled = [0.0 if value is None else value for value in row]
-        out += record.pack(
-            bar.time, mask, bar.open, bar.high, bar.low, bar.close, bar.volume, *filled
-        )
-    return base64.b64encode(bytes(out[-keep * record.size :])).decode("ascii")
-
-
-def unpack_ring(symbol: str, tf: Timeframe, text: str, columns: tuple[str, ...]) -> list[Snapshot]:
-    """Invert ``pack_ring``."""
-    snapshots = []
-    for record in _record(columns).iter_unpack(base64.b64decode(text)):
-        values: dict[str, float | None] = dict(zip(columns, record[7:], strict=True))
-        mask = record[1]
-        if mask:
-            for index, name in enumerate(columns):
-                if mask >> index & 1:
-                    values[name] = None
-        t, _, o, h, low, c, v = record[:7]
-        snapshots.append(Snapshot(Bar(symbol, tf, t, o, h, low, c, v), values))
-    return snapshots
-
-
-def read_ring(
-    symbol: str, tf: Timeframe, state: Mapping[str, str], keep: int, columns: tuple[str, ...]
-) -> list[Snapshot] | None:
-    """Return the ring's snapshots, or ``None`` if it is missing, stale, short or of other columns."""
-    text, cap = state.get("ring"), state.get("ring_keep")
-    if not text or not cap or int(cap) < keep or state.get("ring_columns") != ",".join(columns):
-        return None
-    snapshots = unpack_ring(symbol, tf, text, columns)
-    if not snapshots or snapshots[-1].bar.time != int(state["last_eval"]):
-        return None
-    return snapshots
-
-
-def _evaluate_new(
-    ctx: PipelineContext, history: Sequence[Snapshot], new_count: int
-) -> list[Signal]:
-    strategies = ctx.config.strategy_set
-    lookback = strategies.lookback
-    signals: list[Signal] = []
-    first = len(history) - new_count
-    for index in range(first, len(history)):
-        window = history[max(0, index + 1 - lookback) : index + 1]
-        signals += strategies.evaluate(list(window))
-    return signals
-
-
-def _commit(
-    symbol: str,
-    tf: Timeframe,
-    state: dict[str, str],
-    new_bars: Sequence[Snapshot],
-    signals: list[Signal],
-    *,
-    historical: Collection[int],
-) -> Commit:
-    # A signal on a historical bar is stored (the chart shows it) but not published as new.
-    key = keys.strategy_state(symbol, tf)
-    commit = Commit(key, state.get("ver", "0"))
-    if new_bars:
-        commit.hset[key] = {"last_eval": str(new_bars[-1].bar.time)}
-    for signal in signals:
-        data = record(signal, historical)
-        fields = {"data": json.dumps(data, separators=(",", ":"))}
-        commit.xadd.append((keys.symbol_signals(symbol), "*", SIGNALS_MAXLEN, fields))
-        commit.xadd.append((keys.SIGNALS, "*", SIGNALS_MAXLEN, {"symbol": symbol, **fields}))
-        if not data.get("historical"):
-            commit.updates.append(("signal", symbol, data))
-    return commit

@@ -21,17 +21,23 @@ from wagehood.errors import TemporaryError
 from wagehood.storage import keys
 
 # ARGV: guard field, expected version, updates maxlen, then the counts of key deletions, hash
-# writes, field deletions, stream appends, stream trims and update frames, then each of them in
-# that order: a deletion ``key-index``; a hash write or field deletion ``key-index n item*n``;
-# an append ``key-index id maxlen n item*n`` (maxlen 0: uncapped; -1: uncapped, and skipped if
-# the stream has an entry with that id or a later one); a trim ``key-index strategy
-# threshold`` (``MAXLEN`` approximate, ``MINID`` exact); a frame ``type symbol data``. Flat
-# arguments rather than one JSON document: nothing is encoded twice, and the script does not
-# decode a document.
+# writes, field deletions, stream appends, stream trims, update frames and further guards,
+# then each further guard as ``key-index field expected``, then the writes in that order: a
+# deletion ``key-index``; a hash write or field deletion ``key-index n item*n``; an append
+# ``key-index id maxlen n item*n`` (maxlen 0: uncapped; -1: uncapped, and skipped if the stream
+# has an entry with that id or a later one); a trim ``key-index strategy threshold``
+# (``MAXLEN`` approximate, ``MINID`` exact); a frame ``type symbol data``. Flat arguments
+# rather than one JSON document: nothing is encoded twice, and the script does not decode a
+# document. Every guard must hold, or nothing is written; each one's version is bumped.
 COMMIT_SCRIPT = """
 local ver = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
 if ver ~= ARGV[2] then return -1 end
-local i = 10
+local i = 11
+for _ = 1, tonumber(ARGV[10]) do
+  local other = redis.call('HGET', KEYS[tonumber(ARGV[i])], ARGV[i + 1]) or '0'
+  if other ~= ARGV[i + 2] then return -1 end
+  i = i + 3
+end
 for _ = 1, tonumber(ARGV[4]) do
   redis.call('DEL', KEYS[tonumber(ARGV[i])])
   i = i + 1
@@ -74,6 +80,11 @@ for _ = 1, tonumber(ARGV[9]) do
              'type', ARGV[i], 'symbol', ARGV[i + 1], 'data', ARGV[i + 2])
   i = i + 3
 end
+local g = 11
+for _ = 1, tonumber(ARGV[10]) do
+  redis.call('HSET', KEYS[tonumber(ARGV[g])], ARGV[g + 1], tonumber(ARGV[g + 2]) + 1)
+  g = g + 3
+end
 local new = tonumber(ver) + 1
 redis.call('HSET', KEYS[1], ARGV[1], new)
 return new
@@ -108,10 +119,36 @@ class Commit:
     xadd: list[tuple[str, str, int, dict[str, str]]] = field(default_factory=list)
     trim: list[tuple[str, str, str]] = field(default_factory=list)
     updates: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # Further guards ``(key, field, expected)``: checked and bumped like the first one.
+    guards: list[tuple[str, str, str]] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         """Return whether the commit writes nothing (then it needs no guard check)."""
-        return not (self.delete or self.hset or self.hdel or self.xadd or self.trim or self.updates)
+        return not (
+            self.delete
+            or self.hset
+            or self.hdel
+            or self.xadd
+            or self.trim
+            or self.updates
+            or self.guards
+        )
+
+    def merge(self, other: Commit) -> None:
+        """Add ``other``'s writes after this commit's, and its guards to this one's.
+
+        The merged commit applies both steps atomically or neither: each guard must still
+        hold, and each guarded version is bumped, as if both had committed on their own.
+        """
+        self.guards += [(other.guard_key, other.guard_field, other.expected), *other.guards]
+        self.delete += other.delete
+        for key, mapping in other.hset.items():
+            self.hset.setdefault(key, {}).update(mapping)
+        for key, names in other.hdel.items():
+            self.hdel.setdefault(key, []).extend(names)
+        self.xadd += other.xadd
+        self.trim += other.trim
+        self.updates += other.updates
 
     def keys_and_args(self, updates_maxlen: int) -> tuple[list[str], list[str | int]]:
         """Return the script's KEYS and ARGV (layout above ``COMMIT_SCRIPT``)."""
@@ -128,7 +165,9 @@ class Commit:
         hdel = [(k, v) for k, v in self.hdel.items() if v]
         args: list[str | int] = [self.guard_field, self.expected, updates_maxlen]
         args += (len(self.delete), len(hset), len(hdel), len(self.xadd), len(self.trim))
-        args.append(len(self.updates))
+        args += (len(self.updates), len(self.guards))
+        for key, name, expected in self.guards:
+            args += (slot(key), name, expected)
         for key in self.delete:
             args.append(slot(key))
         for key, mapping in hset:

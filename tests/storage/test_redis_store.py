@@ -1,0 +1,40 @@
+"""The guarded commit with further guards: every guard holds and is bumped, or nothing is written."""
+
+from __future__ import annotations
+
+from wagehood.settings import Settings
+from wagehood.storage.redis_store import Commit, RedisStore
+
+LIVE, STRATEGY = "wh:{T}:test:live", "wh:{T}:test:strategy"
+
+
+def _merged(live_ver: str, strategy_ver: str) -> Commit:
+    commit = Commit(LIVE, live_ver)
+    commit.hset[LIVE] = {"price": "1.5"}
+    evaluated = Commit(STRATEGY, strategy_ver)
+    evaluated.hset[STRATEGY] = {"last_eval": "60"}
+    evaluated.xadd.append(("wh:{T}:test:signals", "*", 100, {"data": "{}"}))
+    commit.merge(evaluated)
+    return commit
+
+
+def test_merged_commit_writes_both_steps_and_bumps_both_versions(settings: Settings) -> None:
+    store = RedisStore.from_url(settings.redis_url)
+    store.client.hset(STRATEGY, mapping={"ver": "4"})
+
+    assert store.commit_many([_merged("0", "4")]) == [True]
+
+    assert store.client.hgetall(LIVE) == {"price": "1.5", "ver": "1"}
+    assert store.client.hgetall(STRATEGY) == {"last_eval": "60", "ver": "5"}
+    assert store.client.xlen("wh:{T}:test:signals") == 1
+
+
+def test_merged_commit_whose_second_guard_moved_writes_nothing(settings: Settings) -> None:
+    store = RedisStore.from_url(settings.redis_url)
+    store.client.hset(STRATEGY, mapping={"ver": "5"})  # another step evaluated meanwhile
+
+    assert store.commit_many([_merged("0", "4")]) == [False]
+
+    assert store.client.hgetall(LIVE) == {}
+    assert store.client.hgetall(STRATEGY) == {"ver": "5"}
+    assert store.client.exists("wh:{T}:test:signals") == 0
