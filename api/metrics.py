@@ -36,6 +36,7 @@ from prometheus_client.core import (
 )
 
 from api.extensions import ApiState, state
+from api.live_view import VIEW_HITS, VIEW_MISSES
 from wagehood.errors import TemporaryError
 from wagehood.service import health_alerts, monitoring, stats
 from wagehood.settings import Settings
@@ -57,6 +58,8 @@ REQUEST_SECONDS = Histogram(
     ["method", "route"],
     registry=WEB,
 )
+WEB.register(VIEW_HITS)
+WEB.register(VIEW_MISSES)
 WS_HELP = "Open WebSocket connections"
 if MULTIPROCESS:
     WS_CLIENTS = Gauge(

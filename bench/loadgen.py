@@ -1,7 +1,8 @@
 """A closed- or open-loop load generator, run as its own process: ``python -m bench.loadgen SPEC``.
 
 ``SPEC`` is JSON: ``{"kind": "http" | "redis", "target": ..., "concurrency": N, "seconds": S,
-"headers": {...}, "rate": R}``. N threads each hold one keep-alive connection (HTTP/1.1, or
+"headers": {...}, "rate": R}``; ``target`` may be a list (URLs on one host, or Redis keys),
+requests then go round it, each thread from its own starting point. N threads each hold one keep-alive connection (HTTP/1.1, or
 one Redis connection running ``HGETALL target``) for S seconds. Without ``rate`` the loop is
 closed: each thread sends its next request as soon as the previous answer arrived. With
 ``rate`` (HTTP only) it is open: requests are due at a fixed R per second in all, dealt round
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 import sys
 import threading
 import time
@@ -21,15 +23,29 @@ from typing import Any
 from urllib.parse import urlsplit
 
 
+def _targets(spec: dict[str, Any]) -> list[str]:
+    """Return the spec's targets as a list rotated to a random start (one per thread)."""
+    targets = spec["target"] if isinstance(spec["target"], list) else [spec["target"]]
+    start = random.randrange(len(targets))
+    return targets[start:] + targets[:start]
+
+
+def _paths(spec: dict[str, Any]) -> tuple[Any, list[str]]:
+    """Return the targets' host URL and their paths with query strings."""
+    urls = [urlsplit(t) for t in _targets(spec)]
+    return urls[0], [u.path + (f"?{u.query}" if u.query else "") for u in urls]
+
+
 def _http_worker(
     spec: dict[str, Any], deadline: float, out: list[float], errors: list[int]
 ) -> None:
-    url = urlsplit(spec["target"])
+    url, paths = _paths(spec)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-    path = url.path + (f"?{url.query}" if url.query else "")
     headers = spec.get("headers", {})
+    i = 0
     while time.perf_counter() < deadline:
         started = time.perf_counter()
+        path, i = paths[i], (i + 1) % len(paths)
         try:
             conn.request("GET", path, headers=headers)
             response = conn.getresponse()
@@ -49,15 +65,15 @@ def _http_worker(
 def _open_http_worker(
     spec: dict[str, Any], due: list[float], out: list[float], errors: list[int]
 ) -> None:
-    url = urlsplit(spec["target"])
+    url, paths = _paths(spec)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-    path = url.path + (f"?{url.query}" if url.query else "")
     headers = spec.get("headers", {})
     conn.connect()  # before the first request is due: its latency is not a TCP handshake
-    for at in due:
+    for n, at in enumerate(due):
         wait = at - time.perf_counter()
         if wait > 0:
             time.sleep(wait)
+        path = paths[n % len(paths)]
         try:
             conn.request("GET", path, headers=headers)
             response = conn.getresponse()
@@ -80,9 +96,11 @@ def _redis_worker(
     import redis  # noqa: PLC0415
 
     client = redis.Redis.from_url(spec["redis_url"], decode_responses=True)
-    key = spec["target"]
+    names = _targets(spec)
+    i = 0
     while time.perf_counter() < deadline:
         started = time.perf_counter()
+        key, i = names[i], (i + 1) % len(names)
         try:
             client.hgetall(key)
         except redis.RedisError:

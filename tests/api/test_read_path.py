@@ -15,6 +15,7 @@ import pytest
 import redis as redis_lib
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from api import create_app
 from api.live_view import VIEW_MAX_AGE, LiveView
@@ -169,6 +170,38 @@ def test_a_committed_update_is_served_as_soon_as_its_frame_is_read(
         now = client.get(url, headers=_bearer(reader.key)).data
         assert now != old
         assert now == _redis_answer(settings, url, reader.key)
+
+
+def _view_reads(client: FlaskClient, route: str) -> tuple[float, float]:
+    families = text_string_to_metric_families(client.get("/metrics").get_data(as_text=True))
+    counts = {
+        f.name: s.value
+        for f in families
+        if f.name in ("wagehood_read_view_hits", "wagehood_read_view_misses")
+        for s in f.samples
+        if s.name.endswith("_total") and s.labels["route"] == route
+    }
+    return counts.get("wagehood_read_view_hits", 0), counts.get("wagehood_read_view_misses", 0)
+
+
+def test_metrics_count_the_answers_served_from_the_view_and_those_read_from_redis(
+    app: Flask,
+    client: FlaskClient,
+    settings: Settings,
+    store: RedisStore,
+    reader: auth.NewKey,
+    seeded: str,
+) -> None:
+    url = LATEST + seeded
+    hits, misses = _view_reads(client, "data.latest")
+    for _ in range(3):
+        assert client.get(url, headers=_bearer(reader.key)).status_code == 200
+    assert _view_reads(client, "data.latest") == (hits + 2, misses + 1)
+    frames = _view(app).frames.get(seeded, 0)
+    _update(store, settings, seeded, after=3 * 3600)
+    wait_for(lambda: _view(app).frames.get(seeded, 0) > frames, 30, "the reader to see the frame")
+    assert client.get(url, headers=_bearer(reader.key)).status_code == 200
+    assert _view_reads(client, "data.latest") == (hits + 2, misses + 2)
 
 
 def test_a_change_without_a_frame_is_served_within_the_view_max_age(

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import time
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
 from api import create_app
 from api.live_view import VIEW_MAX_AGE, LiveView
 from tests.ops.conftest import SYMBOLS
@@ -73,3 +76,23 @@ def test_every_committed_quote_shows_in_latest_within_the_view_max_age(system: S
         delays.append(time.monotonic() - started)
         wait_for(lambda t=committed: _quote_time(system) > t, 30, "the next quote")
     assert max(delays) < VIEW_MAX_AGE + REQUEST_SLACK, delays
+
+
+def _view_reads(system: System) -> float:
+    # The sum over the web processes (prometheus-client's multiprocess files).
+    text = httpx.get(f"{system.url}/metrics", timeout=30).text
+    return sum(
+        s.value
+        for f in text_string_to_metric_families(text)
+        if f.name in ("wagehood_read_view_hits", "wagehood_read_view_misses")
+        for s in f.samples
+        if s.name.endswith("_total") and s.labels["route"] == "data.latest"
+    )
+
+
+def test_metrics_count_the_view_reads_of_every_web_process(system: System) -> None:
+    before = _view_reads(system)
+    sent = 60
+    for _ in range(sent):  # a connection each: gunicorn deals them to its processes
+        assert system.get(LATEST.removeprefix("/api/v1"), system.read_key).status_code == 200
+    assert _view_reads(system) - before == sent
