@@ -46,20 +46,27 @@ def _http_worker(
     while time.perf_counter() < deadline:
         started = time.perf_counter()
         path, i = paths[i], (i + 1) % len(paths)
-        try:
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            ok = response.status == 200
-        except (OSError, http.client.HTTPException):
-            ok = False
-            conn.close()
-            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        ok, conn = _get(conn, path, headers)
         if ok:
             out.append(time.perf_counter() - started)
         else:
             errors.append(1)
     conn.close()
+
+
+def _get(
+    conn: http.client.HTTPConnection, path: str, headers: dict[str, str]
+) -> tuple[bool, http.client.HTTPConnection]:
+    # One GET; whether it answered 200, and the connection to use next (a new one after a
+    # failure).
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status == 200, conn
+    except (OSError, http.client.HTTPException):
+        conn.close()
+        return False, http.client.HTTPConnection(conn.host, conn.port, timeout=10)
 
 
 def _open_http_worker(
@@ -73,16 +80,7 @@ def _open_http_worker(
         wait = at - time.perf_counter()
         if wait > 0:
             time.sleep(wait)
-        path = paths[n % len(paths)]
-        try:
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            ok = response.status == 200
-        except (OSError, http.client.HTTPException):
-            ok = False
-            conn.close()
-            conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        ok, conn = _get(conn, paths[n % len(paths)], headers)
         if ok:
             out.append(time.perf_counter() - at)
         else:
