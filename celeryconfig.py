@@ -59,4 +59,5 @@ worker_redirect_stdouts = False
 timezone = "UTC"
 enable_utc = True
 beat_schedule = beat_schedule(_settings)
+beat_scheduler = "workers.beat:Scheduler"  # counts the ticks it could not dispatch
 beat_max_loop_interval = 1

@@ -75,6 +75,10 @@ COUNTERS = {
     "bars": ("wagehood_bars_closed", "Bars closed and applied to indicators"),
     "tasks": ("wagehood_compute_batches", "Batches of quotes computed (compute_indicators runs)"),
     "errors": ("wagehood_task_errors", "Tasks that failed for good (all tasks)"),
+    "ticks_missed": (
+        "wagehood_ticks_missed",
+        "Dispatch ticks missed: beat could not send them, or they expired in the queue",
+    ),
 }
 LABELLED = {
     "errors": ("wagehood_task_errors_by_task", "Tasks that failed for good", "task"),

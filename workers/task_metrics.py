@@ -5,6 +5,8 @@
   with its duration; count the task and its duration bucket in Redis
   (``wagehood.service.monitoring``), so metrics add up over any number of worker processes.
 - ``task_failure``/``task_retry``: count errors and retries.
+- ``task_revoked``: a dispatch tick that expired in the queue before a worker took it is a
+  missed tick (``ticks_missed``; beat counts those it could not send, ``workers.beat``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import logging
 import time
 from typing import Any
 
-from celery.signals import task_failure, task_postrun, task_prerun, task_retry
+from celery.signals import task_failure, task_postrun, task_prerun, task_retry, task_revoked
 
 from wagehood import logs
-from wagehood.service import monitoring
+from wagehood.service import monitoring, stats
 from workers.runtime import store
+from workers.schedule import DISPATCH_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +72,15 @@ def _task_retry(request: Any = None, **_: Any) -> None:
     monitoring.count(store(), f"retries:{name}")
 
 
+def _task_revoked(sender: Any = None, expired: bool = False, **_: Any) -> None:
+    if expired and getattr(sender, "name", None) == DISPATCH_TASK:
+        monitoring.count(store(), stats.TICKS_MISSED)
+
+
 def connect() -> None:
     """Connect the handlers to Celery's task signals."""
     task_prerun.connect(_task_prerun, weak=False)
     task_postrun.connect(_task_postrun, weak=False)
     task_failure.connect(_task_failure, weak=False)
     task_retry.connect(_task_retry, weak=False)
+    task_revoked.connect(_task_revoked, weak=False)

@@ -35,15 +35,20 @@ def procfile() -> dict[str, str]:
 
 def rss_kib(pid: int) -> int:
     """Return the resident memory of ``pid`` and its descendants in KiB (0 if gone)."""
-    total = 0
+    return sum(rss_tree_kib(pid).values())
+
+
+def rss_tree_kib(pid: int) -> dict[int, int]:
+    """Return the resident memory in KiB of ``pid`` and of each descendant, by PID."""
+    found = {}
     for child in [pid, *_descendants(pid)]:
         try:
             status = Path(f"/proc/{child}/status").read_text()
         except OSError:
             continue
         match = re.search(r"VmRSS:\s+(\d+)", status)
-        total += int(match.group(1)) if match else 0
-    return total
+        found[child] = int(match.group(1)) if match else 0
+    return found
 
 
 def _descendants(pid: int) -> list[int]:

@@ -43,12 +43,14 @@ class WsClient:
 
     name: str
     symbols: list[str]
+    timeout: float = 5.0  # seconds without a frame that end the client with an error
     seqs: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     def run(self, system: System, key: str, stop: threading.Event) -> None:
         url = f"ws://127.0.0.1:{system.port}/api/v1/realtime/ws/{self.name}"
-        ws = websocket.create_connection(url, header=[f"Authorization: Bearer {key}"], timeout=5)
+        headers = [f"Authorization: Bearer {key}"]
+        ws = websocket.create_connection(url, header=headers, timeout=self.timeout)
         ws.send(json.dumps({"action": "subscribe", "symbols": self.symbols}))
         try:
             while not stop.is_set():

@@ -6,9 +6,11 @@ the queue drains, without any manual action; at the end the state equals a repla
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
+import httpx
 import redis as redis_lib
 from celery import Celery
 
@@ -62,10 +64,34 @@ def _backlog(system: System, messages: int) -> None:
     producer.close()
 
 
+def _ticks_missed(system: System) -> int:
+    # /stats and /metrics show the same counter (read around it: the workers may add to it).
+    def counted() -> int:
+        counters = system.get("/realtime/monitor/stats").json()["counters"]
+        return int(counters.get("ticks_missed", 0))
+
+    first = counted()
+    text = httpx.get(f"{system.url}/metrics", timeout=10).text
+    metric = re.search(r"^wagehood_ticks_missed_total (\S+)$", text, re.MULTILINE)
+    last = counted()
+    assert metric, "wagehood_ticks_missed_total"
+    assert first <= float(metric.group(1)) <= last
+    return last
+
+
+def _assert_ticks_missed(system: System, before: int, started: float, at_least: float) -> None:
+    # Every tick of the episode is counted once it is over, and no more ticks than elapsed.
+    missed = _ticks_missed(system) - before
+    elapsed = (time.monotonic() - started) / system.settings.data_update_interval
+    print(f"ticks missed: {missed} of {elapsed:.0f}")
+    assert at_least <= missed <= elapsed + 2, (missed, at_least, elapsed)
+
+
 def _out_of_memory(system: System) -> None:
     admin = _admin(system)
     _backlog(system, BACKLOG)  # the worker is busy consuming when the writes start failing
     used = int(admin.info("memory")["used_memory"])
+    missed_before = _ticks_missed(system)
     started = time.monotonic()
     # A quarter of what is used: still refused when the worker has drained the backlog.
     admin.config_set("maxmemory", str(used // 4))
@@ -86,6 +112,7 @@ def _out_of_memory(system: System) -> None:
     finally:
         admin.config_set("maxmemory", "0")
     _recovered(system, time.monotonic(), "out of memory")
+    _assert_ticks_missed(system, missed_before, started, OOM_SECONDS / 2)
 
 
 def _clients_killed(system: System) -> None:
@@ -96,6 +123,7 @@ def _clients_killed(system: System) -> None:
 
 def _clients_paused(system: System) -> None:
     admin = _admin(system)
+    missed_before = _ticks_missed(system)
     admin.execute_command("CLIENT", "PAUSE", "20000")
     paused_at = time.monotonic()
     answered = time.monotonic()
@@ -104,6 +132,7 @@ def _clients_paused(system: System) -> None:
     admin.ping()  # returns once the pause is over
     assert time.monotonic() - paused_at >= 15
     _recovered(system, time.monotonic(), "CLIENT PAUSE 20000")
+    _assert_ticks_missed(system, missed_before, paused_at, 10)
 
 
 def test_redis_faults_name_redis_and_every_process_recovers_by_itself(tmp_path: Path) -> None:

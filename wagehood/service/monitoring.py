@@ -50,13 +50,15 @@ def record_task(store: RedisStore, task: str, seconds: float, failed: bool) -> N
         logger.warning("could not record task timing: redis unavailable")
 
 
-def count(store: RedisStore, name: str, amount: int = 1) -> None:
-    """Add ``amount`` to counter ``name`` of ``wh:stats`` (best effort)."""
+def count(store: RedisStore, name: str, amount: int = 1) -> bool:
+    """Add ``amount`` to counter ``name`` of ``wh:stats``; return False if Redis refused."""
     try:
         with translate_errors():
             store.client.hincrby(keys.STATS, name, amount)
     except TemporaryError:
         logger.warning("could not count %s: redis unavailable", name)
+        return False
+    return True
 
 
 def heartbeat(store: RedisStore, key: str, field: str | None = None) -> None:

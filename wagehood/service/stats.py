@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any
 
@@ -15,6 +16,18 @@ logger = logging.getLogger(__name__)
 LATENCY_SAMPLES = 2_000
 # Histogram bucket bounds (seconds) for task durations and tick-to-state latency: 5 ms-10 s.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, float("inf"))
+
+
+TICKS_MISSED = "ticks_missed"  # the counter of ``wh:stats`` that ``missed_ticks`` adds to
+
+
+def missed_ticks(previous: float, now: float, interval: float) -> int:
+    """Return the ticks missed between two dispatches sent at ``previous`` and ``now``.
+
+    A gap shorter than two intervals misses none (a late tick is not a missed one); a gap of
+    ``n`` whole intervals misses ``n - 1``.
+    """
+    return max(0, math.floor((now - previous) / interval) - 1)
 
 
 def bucket_label(bound: float) -> str:
