@@ -230,6 +230,27 @@ def test_dispatch_queues_new_symbols_and_bounds_concurrent_warm_ups(
     assert ("B", "mock") in sync.due_warmups(store, tfs, 2, 90.0, NOW + 200)
 
 
+def test_a_first_start_with_many_symbols_is_queued_in_batches_each_flagged_first(
+    store: RedisStore,
+) -> None:
+    # The soak found it: one dispatch flagging 1,000 new symbols one commit at a time ran past
+    # its time limit, and the symbols it had recorded but not flagged closed live bars before
+    # their history. Now each dispatch queues a bounded batch, and every symbol it records as
+    # known is already flagged.
+    tfs = (Timeframe.M1,)
+    symbols = [f"S{i:04d}" for i in range(2 * sync.QUEUE_BATCH + 50)]
+    watchlist.add(store, [(s, "mock") for s in symbols])
+    for n in range(1, 4):
+        sync.due_warmups(store, tfs, 1, 90.0, NOW + n)
+        known = store.client.smembers(keys.SYNC_KNOWN)
+        assert len(known) == min(n * sync.QUEUE_BATCH, len(symbols))
+        flags = store.hgetall_many([keys.live(s) for s in sorted(known)])
+        assert all(live.get(sync.SYNCING) == "1" for live in flags)
+    assert known == set(symbols)
+    queued = [sync.status(store, s).state for s in symbols]
+    assert set(queued) == {sync.SyncState.QUEUED}  # until each one's warm-up job begins
+
+
 def test_warm_up_publishes_a_sync_frame_when_it_starts_and_ends(
     store: RedisStore, settings: Settings
 ) -> None:

@@ -37,6 +37,9 @@ FAILED_RETRY_SECONDS = 300.0
 MAX_BACKOFF = 60.0
 BAR_FIELDS = ("time", "open", "high", "low", "close", "volume")
 _COMMIT_ATTEMPTS = 20
+# Symbols one dispatch queues at most: a first start with a thousand new symbols is queued over
+# a few dispatches, each well inside the dispatch task's time limit.
+QUEUE_BATCH = 200
 
 
 class SyncState(str, Enum):
@@ -155,7 +158,7 @@ def due_warmups(
     with translate_errors():
         known = store.client.smembers(keys.SYNC_KNOWN)
     _forget(store, sorted(known - set(watch)))
-    new = sorted(set(watch) - known)
+    new = sorted(set(watch) - known)[:QUEUE_BATCH]
     queue(store, new, "watch", now)
     with translate_errors():
         check = store.client.set(keys.SYNC_CHECKED, repr(now), nx=True, ex=GAP_CHECK_SECONDS)
@@ -163,15 +166,22 @@ def due_warmups(
         with translate_errors():
             busy = {*store.client.zrange(keys.SYNC_PENDING, 0, -1)}
             busy |= {*store.client.zrange(keys.SYNC_ACTIVE, 0, -1)}
-        candidates = sorted(set(watch) - set(new) - busy)
-        queue(store, lagging(store, candidates, timeframes, now), "gap", now)
+        # Only symbols already known: the others wait for their turn to be queued as new.
+        candidates = sorted((set(watch) & known) - busy)
+        queue(store, lagging(store, candidates, timeframes, now)[:QUEUE_BATCH], "gap", now)
     return [(s, watch[s]) for s in _claim(store, concurrency, stale_after, now) if s in watch]
 
 
 def queue(store: RedisStore, symbols: Sequence[str], reason: str, now: float) -> None:
-    """Queue a warm-up (``reason`` ``watch``) or gap fill (``gap``) of ``symbols``."""
+    """Queue a warm-up (``reason`` ``watch``) or gap fill (``gap``) of ``symbols``.
+
+    The flag that keeps their live bars out of the history is set first: a dispatch cut short
+    leaves the rest unknown, so the next dispatch queues them, never a symbol known and
+    pending whose live bars close before its history is loaded.
+    """
     if not symbols:
         return
+    _flag_all(store, symbols, reason)
     fields = {"state": SyncState.QUEUED.value, "reason": reason, "updated_at": repr(now)}
     with translate_errors():
         pipe = store.client.pipeline(transaction=False)
@@ -180,9 +190,20 @@ def queue(store: RedisStore, symbols: Sequence[str], reason: str, now: float) ->
         pipe.zadd(keys.SYNC_PENDING, dict.fromkeys(symbols, now), nx=True)
         pipe.sadd(keys.SYNC_KNOWN, *symbols)
         pipe.execute()
-    for symbol in symbols:
-        frame = {"symbol": symbol, **SyncStatus(symbol, SyncState.QUEUED, reason).to_dict()}
-        commit_live(store, symbol, partial(_flag, on=True, frame=frame))
+
+
+def _flag_all(store: RedisStore, symbols: Sequence[str], reason: str) -> None:
+    # One round trip to read the live hashes and one to commit every flag; a symbol whose
+    # live state changed in between (a tick) is flagged again on its own.
+    frames = [
+        {"symbol": symbol, **SyncStatus(symbol, SyncState.QUEUED, reason).to_dict()}
+        for symbol in symbols
+    ]
+    lives = store.hgetall_many([keys.live(symbol) for symbol in symbols])
+    commits = [_flag(live, True, frame) for live, frame in zip(lives, frames, strict=True)]
+    for frame, won in zip(frames, store.commit_many(commits), strict=True):
+        if not won:
+            commit_live(store, str(frame["symbol"]), partial(_flag, on=True, frame=frame))
 
 
 def lagging(
