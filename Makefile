@@ -44,11 +44,17 @@ browser: ## Install chromium, chromedriver and promtool for the tests that use t
 run: install ## Start Redis (if needed), an API key, and web, worker, beat and flower
 	@$(BIN)/wagehood admin service start-all
 
+# Most of the suite's time is spent waiting on real processes (heartbeats, ticks, restarts), so
+# a few pytest-xdist workers overlap those waits even on 2 cores; tests/conftest.py keeps the
+# tests that share one started system on one worker. TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 3
+PYTEST_PARALLEL := -n $(TEST_WORKERS)
+
 test: install browser ## Run the whole test suite (real Redis, real workers)
-	@$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
 test-long: install browser ## Run the long soak, chaos and load tests too
-	@WAGEHOOD_LONG=1 $(BIN)/python -m pytest -m "slow or not slow"
+	@WAGEHOOD_LONG=1 $(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "slow or not slow"
 
 check: install ## Format check, lint, types and the import contract (what CI runs)
 	@$(BIN)/ruff format --check .
