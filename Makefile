@@ -50,11 +50,15 @@ run: install ## Start Redis (if needed), an API key, and web, worker, beat and f
 TEST_WORKERS ?= 3
 PYTEST_PARALLEL := -n $(TEST_WORKERS)
 
+# Tests that assert a time bound (marked `alone`) run afterwards by themselves, as on a machine
+# without the rest of the suite beside them; both parts always run, either failing fails.
 test: install browser ## Run the whole test suite (real Redis, real workers)
-	@$(BIN)/python -m pytest $(PYTEST_PARALLEL)
+	@status=0; $(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not alone" || status=$$?; \
+		$(BIN)/python -m pytest -m alone || status=$$?; exit $$status
 
 test-long: install browser ## Run the long soak, chaos and load tests too
-	@WAGEHOOD_LONG=1 $(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "slow or not slow"
+	@status=0; WAGEHOOD_LONG=1 $(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not alone" || status=$$?; \
+		WAGEHOOD_LONG=1 $(BIN)/python -m pytest -m alone || status=$$?; exit $$status
 
 check: install ## Format check, lint, types and the import contract (what CI runs)
 	@$(BIN)/ruff format --check .

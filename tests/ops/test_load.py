@@ -35,6 +35,7 @@ CLIENTS = 50
 FULL_CLIENTS = 2  # subscribed to all 100 symbols; the others to 2 symbols each
 REST_THREADS = 3
 CONTROL = {"subscribed", "unsubscribed", "pong", "error"}
+pytestmark = pytest.mark.alone  # its freshness and memory figures need the machine to itself
 
 
 @dataclass
