@@ -44,11 +44,21 @@ browser: ## Install chromium, chromedriver and promtool for the tests that use t
 run: install ## Start Redis (if needed), an API key, and web, worker, beat and flower
 	@$(BIN)/wagehood admin service start-all
 
+# Most of the suite's time is spent waiting on real processes (heartbeats, ticks, restarts), so
+# a few pytest-xdist workers overlap those waits even on 2 cores; tests/conftest.py keeps the
+# tests that share one started system on one worker. TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 3
+PYTEST_PARALLEL := -n $(TEST_WORKERS)
+
+# Tests that assert a time bound (marked `alone`) run afterwards by themselves, as on a machine
+# without the rest of the suite beside them; both parts always run, either failing fails.
 test: install browser ## Run the whole test suite (real Redis, real workers)
-	@$(BIN)/python -m pytest
+	@status=0; $(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not alone" || status=$$?; \
+		$(BIN)/python -m pytest -m alone || status=$$?; exit $$status
 
 test-long: install browser ## Run the long soak, chaos and load tests too
-	@WAGEHOOD_LONG=1 $(BIN)/python -m pytest -m "slow or not slow"
+	@status=0; WAGEHOOD_LONG=1 $(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "not alone" || status=$$?; \
+		WAGEHOOD_LONG=1 $(BIN)/python -m pytest -m alone || status=$$?; exit $$status
 
 check: install ## Format check, lint, types and the import contract (what CI runs)
 	@$(BIN)/ruff format --check .

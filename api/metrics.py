@@ -140,6 +140,11 @@ def _state_families(snapshot: dict[str, Any], settings: Settings) -> Iterator[Me
         "wagehood_workers_alive", "Workers heartbeating", len(snapshot["workers_alive"])
     )
     yield from _gauge(
+        "wagehood_io_workers_alive",
+        "io workers (deliveries, exports) heartbeating",
+        len(snapshot["io_workers_alive"]),
+    )
+    yield from _gauge(
         "wagehood_beat_heartbeat_age_seconds",
         "Age of beat's heartbeat",
         snapshot["beat_age_seconds"],

@@ -59,6 +59,9 @@ class StatsSchema(Schema):
         metadata={"description": "Symbols per warm-up state; those not live with progress"}
     )
     workers_alive = fields.List(fields.String())
+    io_workers_alive = fields.List(
+        fields.String(), metadata={"description": "Nodes consuming deliveries and exports"}
+    )
     beat_age_seconds = fields.Float(allow_none=True)
     dispatch_age_seconds = fields.Float(allow_none=True)
     redis_memory = fields.Dict(metadata={"description": "used_bytes, max_bytes (None: no max)"})

@@ -1,8 +1,10 @@
 """Heartbeat threads: each worker node in ``wh:workers``, the beat process in ``wh:beat:process``.
 
 Only nodes that consume the pipeline's queue (``celery``) count as workers for health and
-alerts; the ``io`` node (deliveries and exports) beats in ``wh:workers:io``, so a dead
-pipeline worker is not hidden by a live io worker.
+alerts; nodes that consume the io queues (deliveries and exports: the Procfile's ``io``
+line) beat in ``wh:workers:io``, so a dead pipeline worker is not hidden by a live io
+worker, nor a dead io worker by a live pipeline one. A node that consumes both kinds (no
+``-Q``: every queue) beats in both.
 
 Started by Celery's ``worker_ready``/``beat_init`` signals; a worker removes its own entry on
 ``worker_shutdown``. The monitor and the health endpoint read them (``service.monitoring``).
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
 PIPELINE_QUEUE = "celery"
+IO_QUEUES = frozenset({"deliveries", "exports"})  # celeryconfig.task_routes
 _stop = threading.Event()
 
 
@@ -42,22 +45,33 @@ def _start_heartbeat(key: str, field: str | None) -> None:
     threading.Thread(target=_beat_forever, args=(key, field), daemon=True).start()
 
 
-def _heartbeat_key(sender: Any) -> str:
-    # The queues this node consumes (its -Q); None or empty: every queue, the pipeline's too.
+def heartbeat_keys(consumed: set[str] | None) -> list[str]:
+    """Return the heartbeat hashes of a node consuming ``consumed`` (None/empty: every queue)."""
+    if not consumed:
+        return [keys.WORKERS, keys.IO_WORKERS]
+    found = [keys.WORKERS] if PIPELINE_QUEUE in consumed else []
+    return found + ([keys.IO_WORKERS] if IO_QUEUES & consumed else [])
+
+
+def _node_keys(sender: Any) -> list[str]:
+    # The queues this node consumes (its -Q).
     app = getattr(sender, "app", None)
     consumed = app.amqp.queues.consume_from if app is not None else None
-    return keys.WORKERS if not consumed or PIPELINE_QUEUE in consumed else keys.IO_WORKERS
+    return heartbeat_keys(set(consumed) if consumed else None)
 
 
 def _worker_ready(sender: Any = None, **_: Any) -> None:
-    _start_heartbeat(_heartbeat_key(sender), str(getattr(sender, "hostname", "worker")))
+    for key in _node_keys(sender):
+        _start_heartbeat(key, str(getattr(sender, "hostname", "worker")))
 
 
 def _worker_shutdown(sender: Any = None, **_: Any) -> None:
     _stop.set()
     try:
         with translate_errors():
-            store().client.hdel(_heartbeat_key(sender), str(getattr(sender, "hostname", "worker")))
+            name = str(getattr(sender, "hostname", "worker"))
+            for key in _node_keys(sender):
+                store().client.hdel(key, name)
     except TemporaryError:
         logger.debug("could not remove worker heartbeat: redis unavailable")
 

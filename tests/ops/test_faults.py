@@ -40,7 +40,14 @@ WAGEHOOD = str(Path(sys.executable).parent / "wagehood")
 
 
 class FakeAlpaca:
-    """Latest trades for the asked symbols, or garbage, timeouts, errors or hostile symbols."""
+    """Latest trades for the asked symbols, or garbage, timeouts, errors or hostile symbols.
+
+    History (``/v2/stocks/bars``, asked by warm-ups and gap fills) answers in the same mode,
+    with no bars when all is well. It must answer at all: history and quotes share the
+    provider's circuit breaker, and a gap fill that always failed would take every trial
+    call of the half-open circuit (its retry waits the same 30 s as the breaker's reset), so
+    the circuit, and the live quotes behind it, would stay open for good.
+    """
 
     def __init__(self) -> None:
         self.mode = "ok"
@@ -56,6 +63,9 @@ class FakeAlpaca:
             return Response("{not json", status=200, content_type="application/json")
         if self.mode == "timeout":
             time.sleep(1.5)
+        if request.path.endswith("/bars"):
+            body = {"bars": {}, "next_page_token": None}
+            return Response(json.dumps(body), content_type="application/json")
         stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         symbols = request.args.get("symbols", "").split(",")
         trades = {s: {"t": stamp, "p": 100.0, "s": 10} for s in symbols}
@@ -69,6 +79,7 @@ def alpaca() -> Iterator[tuple[HTTPServer, FakeAlpaca]]:
     server = HTTPServer(threaded=True)
     fake = FakeAlpaca()
     server.expect_request("/v2/stocks/trades/latest").respond_with_handler(fake)
+    server.expect_request("/v2/stocks/bars").respond_with_handler(fake)
     server.start()
     yield server, fake
     server.clear()

@@ -12,6 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from tests.ops.system import HEALTH, System
 
@@ -37,6 +38,7 @@ def _flood(url: str) -> list[tuple[int, float]]:
             return list(pool.map(timed_get, range(FLOOD)))
 
 
+@pytest.mark.alone  # "promptly" is a bound in seconds
 def test_concurrent_health_flood_answers_promptly_and_leaves_the_api_working(
     system: System,
 ) -> None:

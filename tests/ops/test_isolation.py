@@ -20,6 +20,8 @@ from tests.ops.system import System
 from tests.processes import wait_for
 from wagehood.service import delivery
 
+pytestmark = pytest.mark.alone  # measures the pipeline's data age while deliveries hang
+
 SYMBOLS = [f"T{i:02d}" for i in range(10)]
 CHANNELS = 10
 EVENTS = 40

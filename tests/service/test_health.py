@@ -1,19 +1,25 @@
-"""Health in the service layer: the Redis memory component, its alerts and the shared report."""
+"""Health in the service layer: Redis memory, the io workers, their alerts and the shared report."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis as redis_lib
+from flask.testing import FlaskClient
 
 from api import create_app
+from tests.processes import celery_worker, wait_for
 from wagehood.service import health, health_alerts
 from wagehood.settings import Settings
+from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore
+
+HEALTH = "/api/v1/realtime/monitor/health"
 
 
 @pytest.fixture
@@ -110,3 +116,52 @@ def test_metrics_expose_redis_memory_used_and_max_bytes(
     }
     assert values["wagehood_redis_memory_max_bytes"] == 512 * 2**20
     assert 4_000_000 < values["wagehood_redis_memory_used_bytes"] < 512 * 2**20
+
+
+def _health(client: FlaskClient) -> dict[str, Any]:
+    body: dict[str, Any] = client.get(HEALTH).get_json()
+    return body
+
+
+def _metric(client: FlaskClient, name: str) -> float:
+    text = client.get("/metrics").get_data(as_text=True)
+    return next(float(line.split()[1]) for line in text.splitlines() if line.split()[0] == name)
+
+
+def test_io_component_follows_the_io_worker_and_names_it_when_it_is_killed(
+    settings: Settings, process_env: dict[str, str], redis: redis_lib.Redis, tmp_path: Path
+) -> None:
+    # The Procfile's two worker kinds: the pipeline's (celery, warmup) and io (deliveries,
+    # exports, a thread pool). A live pipeline worker must not count as an io worker.
+    pipeline = celery_worker(process_env, tmp_path / "worker.log", queues="celery,warmup")
+    io = celery_worker(
+        process_env, tmp_path / "io.log", concurrency=2, pool="threads", queues="deliveries,exports"
+    )
+    store = RedisStore.from_url(settings.redis_url)
+    client = create_app(settings).test_client()
+    try:
+        wait_for(lambda: redis.hlen(keys.IO_WORKERS) == 1, 60, "the io worker's heartbeat")
+        wait_for(lambda: redis.hlen(keys.WORKERS) == 1, 60, "the pipeline worker's heartbeat")
+        wait_for(lambda: _health(client)["components"]["io"]["status"] == "ok", 10, "io ok")
+        assert _health(client)["components"]["io"]["alive"] == 1
+        assert _metric(client, "wagehood_io_workers_alive") == 1
+        assert "io" not in {a["id"] for a in health_alerts.evaluate(store, settings)}
+
+        io.kill()  # SIGKILL: no shutdown handler removes its heartbeat, it goes stale
+        wait_for(
+            lambda: _health(client)["components"]["io"]["status"] == "degraded",
+            60,
+            "the io component to degrade",
+            interval=0.5,
+        )
+        found = _health(client)
+        assert found["status"] == "degraded"
+        assert found["components"]["workers"]["status"] == "ok"
+        assert "deliveries" in found["components"]["io"]["message"]
+        assert _metric(client, "wagehood_io_workers_alive") == 0
+        raised = {a["id"]: a for a in health_alerts.evaluate(store, settings)}
+        assert raised["io"]["severity"] == "critical"
+        assert "deliveries" in raised["io"]["message"]
+    finally:
+        io.stop()
+        pipeline.stop()

@@ -30,7 +30,8 @@ Check = Callable[[], dict[str, Any]]
 MEMORY_WARNING = 0.80
 MEMORY_CRITICAL = 0.95
 PROBE_MS = 10_000
-BLOCKED = ("workers", "beat", "data")  # checks that fail whenever Redis refuses writes
+BLOCKED = ("workers", "io", "beat", "data")  # checks that fail whenever Redis refuses writes
+IO_DOWN = "no io worker is alive: webhook deliveries and exports wait in their queues"
 DETAILS = frozenset({"latency_ms", "error", "workers", "stale"})  # hosts, symbols, internals
 
 
@@ -79,6 +80,13 @@ def workers_check(store: RedisStore) -> dict[str, Any]:
     """Count the workers whose heartbeat is recent."""
     names = monitoring.workers_alive(store)
     return {"status": "ok" if names else "degraded", "alive": len(names), "workers": names}
+
+
+def io_check(store: RedisStore) -> dict[str, Any]:
+    """Count the io workers (deliveries and exports queues) whose heartbeat is recent."""
+    names = monitoring.workers_alive(store, key=keys.IO_WORKERS)
+    body = {"status": "ok" if names else "degraded", "alive": len(names), "workers": names}
+    return body if names else body | {"message": IO_DOWN}
 
 
 def beat_check(store: RedisStore, settings: Settings) -> dict[str, Any]:
@@ -140,6 +148,7 @@ def components(store: RedisStore, settings: Settings, broker: Check) -> dict[str
         "memory": guarded(lambda: memory_check(store)),
         "broker": guarded(broker),
         "workers": guarded(lambda: workers_check(store)),
+        "io": guarded(lambda: io_check(store)),
         "beat": guarded(lambda: beat_check(store, settings)),
         "data": guarded(lambda: freshness_check(store, settings)),
         "breakers": guarded(lambda: breakers_check(store)),

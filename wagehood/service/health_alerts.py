@@ -1,12 +1,13 @@
 """Health alerts: system-health conditions raised and cleared by the system itself.
 
 ``evaluate`` checks every condition (Redis refusing writes or near ``maxmemory``, stale
-symbol, no worker alive, beat down or not dispatching, queue backlog growing, provider circuit open, error rate, recent dead letters)
-and reconciles the ``wh:alerts`` hash with what it found: a new condition is raised with its
-``first_seen``, a continuing one gets a new ``last_seen``, a condition gone is cleared. Both
-transitions are appended to the ``wh:alerts:history`` stream. A Celery task scheduled by beat
-runs it every few seconds; the API runs it too when asked for alerts, so alerts about beat or
-the workers themselves being down are raised even when no evaluator task can run.
+symbol, no worker alive, no io worker alive, beat down or not dispatching, queue backlog
+growing, provider circuit open, error rate, recent dead letters) and reconciles the
+``wh:alerts`` hash with what it found: a new condition is raised with its ``first_seen``, a
+continuing one gets a new ``last_seen``, a condition gone is cleared. Both transitions are
+appended to the ``wh:alerts:history`` stream. A Celery task scheduled by beat runs it every
+few seconds; the API runs it too when asked for alerts, so alerts about beat or the workers
+themselves being down are raised even when no evaluator task can run.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def conditions(store: RedisStore, settings: Settings, counters: dict[str, int]) 
     found += _stale_symbols(store, settings)
     if not monitoring.workers_alive(store):
         found.append(Condition("workers", "critical", "no worker is alive"))
+    if not monitoring.workers_alive(store, key=keys.IO_WORKERS):
+        found.append(Condition("io", "critical", health.IO_DOWN))
     found += _beat(store, settings) + _breakers(store) + _backlog(store, counters["queued"])
     found += _errors(store, counters)
     found += _dead_letters(store, settings)

@@ -71,14 +71,20 @@ def heartbeat(store: RedisStore, key: str, field: str | None = None) -> None:
             store.client.hset(key, field, now)
 
 
-def workers_alive(store: RedisStore, now: float | None = None) -> list[str]:
-    """Return the worker nodes whose heartbeat is recent; forget long-gone ones."""
+def workers_alive(
+    store: RedisStore, now: float | None = None, key: str = keys.WORKERS
+) -> list[str]:
+    """Return the nodes of heartbeat hash ``key`` that beat recently; forget long-gone ones.
+
+    ``key`` is ``keys.WORKERS`` (pipeline workers) or ``keys.IO_WORKERS`` (nodes that
+    consume the deliveries and exports queues).
+    """
     now = now or time.time()
     with translate_errors():
-        raw = store.client.hgetall(keys.WORKERS)
+        raw = store.client.hgetall(key)
         gone = [n for n, t in raw.items() if now - float(t) > 20 * WORKER_ALIVE_SECONDS]
         if gone:
-            store.client.hdel(keys.WORKERS, *gone)
+            store.client.hdel(key, *gone)
     return sorted(n for n, t in raw.items() if now - float(t) <= WORKER_ALIVE_SECONDS)
 
 
@@ -201,6 +207,7 @@ def snapshot(store: RedisStore) -> dict[str, Any]:
         "symbol_age_seconds": ages,
         "warmup": sync.summary(store, sorted(ages)),
         "workers_alive": workers_alive(store),
+        "io_workers_alive": workers_alive(store, key=keys.IO_WORKERS),
         "beat_age_seconds": heartbeat_age(store, keys.BEAT_PROCESS),
         "dispatch_age_seconds": heartbeat_age(store, keys.BEAT_HEARTBEAT),
         "redis_memory": redis_memory(store),
