@@ -28,6 +28,7 @@ from wagehood.service import (
     sync,
     warmup,
 )
+from wagehood.storage.breaker import history_circuit
 from workers.app import app, breaker, context, provider, settings, store
 from workers.schedule import OUTBOX_TASK
 from workers.task_metrics import symbol_context
@@ -123,9 +124,8 @@ def warm_symbol(symbol: str, provider_name: str, resume: bool = False) -> str:
     A long warm-up runs as a series of short tasks, so live ticks get a process in between.
     """
     source, bars = provider(provider_name), settings().warmup_bars
-    status = warmup.warm(
-        context(), source, breaker(provider_name), symbol, warmup_bars=bars, resume=resume
-    )
+    circuit = breaker(history_circuit(provider_name))
+    status = warmup.warm(context(), source, circuit, symbol, warmup_bars=bars, resume=resume)
     if status is None:
         warm_symbol.delay(symbol, provider_name, True)
         return "warming"

@@ -43,27 +43,27 @@ class FakeAlpaca:
     """Latest trades for the asked symbols, or garbage, timeouts, errors or hostile symbols.
 
     History (``/v2/stocks/bars``, asked by warm-ups and gap fills) answers in the same mode,
-    with no bars when all is well. It must answer at all: history and quotes share the
-    provider's circuit breaker, and a gap fill that always failed would take every trial
-    call of the half-open circuit (its retry waits the same 30 s as the breaker's reset), so
-    the circuit, and the live quotes behind it, would stay open for good.
+    with no bars when all is well, unless ``history_down`` makes it fail with 503 alone.
     """
 
     def __init__(self) -> None:
         self.mode = "ok"
+        self.history_down = False
         self.seen: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def __call__(self, request: Request) -> Response:
+        history = request.path.endswith("/bars")
+        mode = "history_down" if history and self.history_down else self.mode
         with self.lock:
-            self.seen[self.mode] = self.seen.get(self.mode, 0) + 1
-        if self.mode == "error":
+            self.seen[mode] = self.seen.get(mode, 0) + 1
+        if mode in ("error", "history_down"):
             return Response("upstream down", status=503)
         if self.mode == "garbage":
             return Response("{not json", status=200, content_type="application/json")
         if self.mode == "timeout":
             time.sleep(1.5)
-        if request.path.endswith("/bars"):
+        if history:
             body = {"bars": {}, "next_page_token": None}
             return Response(json.dumps(body), content_type="application/json")
         stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
@@ -170,6 +170,32 @@ def test_faults_degrade_alert_and_recover_to_the_replayed_state(
             assert_state_equals_replay(system.store, system.settings, symbol, Timeframe.M1)
             assert stored_snapshots(system.store, symbol, Timeframe.M1), symbol
         assert context(system.store, system.settings).config.timeframes
+    finally:
+        system.stop()
+
+
+def test_a_failing_history_endpoint_opens_its_own_circuit_and_live_quotes_flow(
+    tmp_path: Path, alpaca: tuple[HTTPServer, FakeAlpaca]
+) -> None:
+    # Found by the fault test under load: with one circuit per provider, a gap fill retrying a
+    # broken history endpoint every 30 s (the breaker's reset time) took every half-open trial
+    # call, and the healthy quotes endpoint behind the same circuit stayed cut off for good.
+    server, fake = alpaca
+    fake.history_down = True
+    system = System(
+        tmp_path, ALPACA, ALPACA_API_KEY="id", ALPACA_API_SECRET="secret",
+        ALPACA_DATA_URL=server.url_for("/"), PROVIDER_TIMEOUT="1",
+    )  # fmt: skip
+    try:
+        system.start(dict.fromkeys(ALPACA, "alpaca"))
+        circuits = lambda: system.health()["components"]["breakers"]["providers"]  # noqa: E731
+        wait_for(lambda: circuits()["alpaca:history"] != "closed", 120, "the history circuit")
+        seen = fake.seen.get("ok", 0)
+        wait_for(lambda: fake.seen.get("ok", 0) >= seen + 10, 60, "live quotes after it opened")
+        system.wait_fresh(60)
+        assert circuits()["alpaca"] == "closed"
+        _wait_alert(system, "breaker:alpaca:history")
+        assert "breaker:alpaca" not in system.alert_ids()
     finally:
         system.stop()
 

@@ -18,7 +18,7 @@ from wagehood.errors import TemporaryError
 from wagehood.service import deadletters, stats, sync, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
-from wagehood.storage.breaker import breaker_state
+from wagehood.storage.breaker import breaker_state, history_circuit
 from wagehood.storage.redis_store import RedisStore, translate_errors
 
 logger = logging.getLogger(__name__)
@@ -108,10 +108,11 @@ def symbol_ages(store: RedisStore) -> dict[str, float | None]:
 
 def circuit_states(store: RedisStore) -> dict[str, str]:
     """Return the circuit-breaker state (``closed``, ``open``, ``half-open``) of each provider
-    the watchlist uses, by provider name."""
+    the watchlist uses, by provider name, and of its history circuit (``<provider>:history``)."""
     providers = sorted({e.data_provider for e in watchlist.entries(store)})
+    names = [name for p in providers for name in (p, history_circuit(p))]
     with translate_errors():
-        return {p: breaker_state(store.client, p) for p in providers}
+        return {name: breaker_state(store.client, name) for name in names}
 
 
 def queue_depth(store: RedisStore) -> dict[str, int]:

@@ -35,6 +35,15 @@ def provider_breaker(client: redis.Redis, provider: str) -> pybreaker.CircuitBre
     )
 
 
+def history_circuit(provider: str) -> str:
+    """Return the name of ``provider``'s history circuit (warm-ups and gap fills).
+
+    History has a circuit of its own: a broken history endpoint must not take the half-open
+    trial calls of the quotes circuit and hold a healthy quotes endpoint cut off.
+    """
+    return f"{provider}:history"
+
+
 def breaker_state(client: redis.Redis, provider: str) -> str:
     """Return ``closed``, ``open`` or ``half-open`` for ``provider`` (``closed`` if unknown)."""
     raw = client.get(f"{keys.BREAKER_PREFIX}:{provider}:pybreaker:state")
