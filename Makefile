@@ -45,10 +45,10 @@ run: install ## Start Redis (if needed), an API key, and web, worker, beat and f
 	@$(BIN)/wagehood admin service start-all
 
 # Most of the suite's time is spent waiting on real processes (heartbeats, ticks, restarts), so
-# a few pytest-xdist workers overlap those waits even on 2 cores; tests/conftest.py keeps the
-# tests that share one started system on one worker. TEST_WORKERS=0 runs in this process.
+# a few pytest-xdist workers overlap those waits even on 2 cores. `--dist loadfile` keeps each
+# file's tests (and its module-scoped system) on one worker. TEST_WORKERS=0 runs in this process.
 TEST_WORKERS ?= 3
-PYTEST_PARALLEL := -n $(TEST_WORKERS)
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
 # Tests that assert a time bound (marked `alone`) run afterwards by themselves, as on a machine
 # without the rest of the suite beside them; both parts always run, either failing fails.
