@@ -9,6 +9,7 @@ no uncaught script error.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -23,7 +24,7 @@ from wagehood.providers.mock import MockProvider
 from wagehood.service.pipeline import BarRef, apply_bars
 from wagehood.service.signals import evaluate_strategies
 from wagehood.storage import keys
-from wagehood.types import Bar, Timeframe
+from wagehood.types import Bar, Side, Signal, Timeframe
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -221,6 +222,29 @@ def test_added_symbol_shows_a_signal_marker_live(
         browser, lambda: (r := row(browser, CRAFTED)) and r["signal"] != "none" and r, "its signal"
     )
     assert latest["signal"].split(" ")[0] in {"BUY", "SELL"}
+
+
+def test_returning_to_the_watchlist_shows_a_signal_it_had_no_frame_for(
+    browser: WebDriver, live: Live
+) -> None:
+    # A signal published before the page followed its symbol (a symbol just added, whose
+    # warm-up signalled first) has no frame for the page: coming back to the watchlist reads it.
+    log_in(browser, live, live.write_key)
+    wait(browser, lambda: row(browser, "SPY"), "SPY's row")
+    go(browser, "#/system")
+    wait(browser, lambda: shown(browser, "system-view"), "the system view")
+    signal = Signal(
+        "SPY", Timeframe.M1, int(time.time()) // 60 * 60, "unframed", Side.SELL, 0.9, 1.0, "test"
+    )
+    data = json.dumps(signal.to_dict(), separators=(",", ":"))
+    live.store.client.xadd(keys.symbol_signals("SPY"), {"data": data})  # stored, no frame
+    go(browser, "#/watchlist")
+    shown_signal = wait(
+        browser,
+        lambda: (r := row(browser, "SPY")) and "unframed" in r["signal"] and r["signal"],
+        "the stored signal",
+    )
+    assert shown_signal.startswith("SELL")
 
 
 def test_system_view_shows_health_alerts_and_stats(

@@ -52,7 +52,13 @@ function route() {
     show('system');
     session.system.show();
   } else {
+    const returning = $('watchlist-view').hidden;
     show('watchlist');
+    // Coming back refreshes the rows: a live frame can be missed while a symbol is being
+    // subscribed (one just added, whose warm-up signalled before the page followed it).
+    if (returning) {
+      session.watchlist.load().catch((error) => notify(api.explain(error, 'refresh the watchlist')));
+    }
   }
 }
 
