@@ -57,6 +57,10 @@ def test_soak_memory_stays_flat_and_no_update_is_lost(tmp_path: Path) -> None:
         SYMBOLS,
         REDIS_STREAMS_MAXLEN=str(MAXLEN),
         WARMUP_CONCURRENCY="2",
+        # The default, as in production (the ops system's 10 s makes redelivery tests quick):
+        # its 4 s soft task limit dead-lettered batches closing the 1h bar at 1,000 symbols on
+        # a busy machine, and the tick they carried was lost.
+        BROKER_VISIBILITY_TIMEOUT="60",
         RATE_LIMIT_PUBLIC="100000/minute",  # /metrics is polled from one address
         WS_MAX_PER_KEY="64",
         WS_MAX_PER_ADDRESS="64",
