@@ -255,31 +255,30 @@ def _finish(
     updated, attempt = settle(
         record, result, settings.webhook_max_attempts, settings.webhook_retry_backoff
     )
-    _save(store, updated)
-    if attempt.status == "dead":
-        _dead_letter(store, updated)
+    _save(store, updated, dead=attempt.status == "dead")
     return attempt
 
 
-def _save(store: RedisStore, record: dict[str, Any]) -> None:
+def _save(store: RedisStore, record: dict[str, Any], *, dead: bool = False) -> None:
+    # A dead delivery's status and its dead letter are written in one transaction: a reader
+    # (or a crash) never sees one without the other.
     record["updated_at"] = time.time()
     with translate_errors():
-        store.client.hset(
-            keys.deliveries(record["channel"]), record["event_id"], json.dumps(record)
-        )
+        pipe = store.client.pipeline(transaction=dead)
+        pipe.hset(keys.deliveries(record["channel"]), record["event_id"], json.dumps(record))
+        if dead:
+            _dead_letter(pipe, record)
+        pipe.execute()
 
 
-def _dead_letter(store: RedisStore, record: dict[str, Any]) -> None:
+def _dead_letter(pipe: Any, record: dict[str, Any]) -> None:
     entry = {k: record[k] for k in ("channel", "event_id", "summary", "attempts", "error")}
     entry["at"] = time.time()
     logger.warning(
         "delivery of %s to %s is dead: %s", record["event_id"], record["channel"], record["error"]
     )
-    with translate_errors():
-        pipe = store.client.pipeline(transaction=False)
-        pipe.lpush(keys.DELIVERY_DEAD, json.dumps(entry))
-        pipe.ltrim(keys.DELIVERY_DEAD, 0, MAX_DEAD - 1)
-        pipe.execute()
+    pipe.lpush(keys.DELIVERY_DEAD, json.dumps(entry))
+    pipe.ltrim(keys.DELIVERY_DEAD, 0, MAX_DEAD - 1)
 
 
 # ---- log, dead letters, redelivery -------------------------------------------------------
