@@ -2,12 +2,15 @@
 
 Redis: a few symbols are run through the real pipeline (70 minutes of mock quotes); then each
 timeframe of one symbol is given its full history by applying the mock provider's bars
-through the real pipeline (``apply_bars``, in chunks, live bars) past REDIS_STREAMS_MAXLEN,
-so the streams are trimmed as in production. ``MEMORY USAGE`` (all samples) is taken of every
-key of the symbol. Baseline: the same symbol in the encoding before the compact one (each
-bars-stream entry held OHLCV and every indicator value as JSON, capped with ``MAXLEN ~``),
-written in this run to scratch streams from the same bars and values; its other keys are
-the same (there were no checkpoints).
+through the real pipeline (``apply_bars``, in chunks, live bars, each chunk's strategies
+evaluated as the worker's strategy step does) past REDIS_STREAMS_MAXLEN, so the streams are
+trimmed as in production and the signals stream and look-back rings hold what a symbol's
+full history gives them. ``MEMORY USAGE`` (all samples) is taken of every key of the symbol.
+Baseline: the same symbol in the encoding before the compact one (each bars-stream entry held
+OHLCV and every indicator value as JSON, capped with ``MAXLEN ~``; the symbol's signals
+stream capped at 10,000 instead of REDIS_SIGNALS_MAXLEN), written in this run to scratch
+streams from the same bars, values and signals; its other keys are the same (there were no
+checkpoints).
 RSS: the pipeline scenario's 1,000-symbol step (worker tree and web), against the same
 processes idle with an empty watchlist, measured here.
 """
@@ -24,7 +27,7 @@ from bench import pipeline
 from bench.cluster import Cluster, rss_bytes
 from bench.seed import START, seed
 from wagehood.providers.mock import MockProvider
-from wagehood.service import barstore
+from wagehood.service import barstore, signals
 from wagehood.service.config import load_config
 from wagehood.service.pipeline import PipelineContext, apply_bars
 from wagehood.settings import Settings
@@ -34,20 +37,36 @@ from wagehood.types import Timeframe
 
 SYMBOL = "B00000"
 CHUNK = 500  # bars per commit while filling the history
+LEGACY_SIGNALS_MAXLEN = 10_000  # the per-symbol signals cap before REDIS_SIGNALS_MAXLEN
 
 
 def _fill(store: RedisStore, settings: Settings, tf: Timeframe) -> None:
     # Full history: REDIS_STREAMS_MAXLEN plus half a checkpoint interval of bars, the
     # stream's average length between two trims.
     maxlen = settings.redis_streams_maxlen
-    ctx = PipelineContext(store, load_config(store, settings), maxlen)
+    ctx = PipelineContext(
+        store, load_config(store, settings), maxlen, settings.redis_signals_maxlen
+    )
     count = maxlen + barstore.CHECKPOINT_EVERY // 2 + 5
     last = int(store.client.hget(keys.engine(SYMBOL, tf), "last_bar_time") or START)
     end = last + count * tf.seconds
     provider = MockProvider()
     for first in range(last + tf.seconds, end, CHUNK * tf.seconds):
         stop = min(end, first + CHUNK * tf.seconds)
-        apply_bars(ctx, SYMBOL, tf, provider.get_bars([SYMBOL], tf, first, stop).bars[SYMBOL])
+        bars = provider.get_bars([SYMBOL], tf, first, stop).bars[SYMBOL]
+        signals.evaluate_strategies(ctx, apply_bars(ctx, SYMBOL, tf, bars))
+
+
+def _legacy_signals(store: RedisStore) -> str:
+    # The symbol's signals stream as the earlier cap would have kept it: every signal of the
+    # fill, from the all-symbols stream (the same records), capped at 10,000.
+    scratch = "bench:legacy:signals"
+    pipe = store.client.pipeline(transaction=False)
+    for _, fields in store.client.xrange(keys.SIGNALS):
+        if fields.get("symbol") == SYMBOL:
+            pipe.xadd(scratch, {"data": fields["data"]}, maxlen=LEGACY_SIGNALS_MAXLEN)
+    pipe.execute()
+    return scratch
 
 
 def _legacy_stream(store: RedisStore, tf: Timeframe, maxlen: int) -> str:
@@ -93,6 +112,10 @@ def redis_per_symbol() -> dict[str, Any]:
             legacy = used
             if name.startswith(keys.checkpoints(SYMBOL, Timeframe.M1).rsplit(":", 1)[0]):
                 legacy = 0  # the earlier encoding had no checkpoints
+            if name == keys.symbol_signals(SYMBOL):
+                scratch = _legacy_signals(store)
+                legacy = int(r.memory_usage(scratch, samples=0) or 0)
+                kind += f" (baseline {r.xlen(scratch):,} entries)"
             for tf in settings.timeframes:
                 if name == keys.bars(SYMBOL, tf):
                     scratch = _legacy_stream(store, tf, maxlen)
@@ -100,7 +123,13 @@ def redis_per_symbol() -> dict[str, Any]:
             parts[kind] = (used, legacy)
     total = sum(m for m, _ in parts.values())
     legacy_total = sum(v for _, v in parts.values())
-    return {"parts": parts, "total": total, "legacy": legacy_total, "maxlen": maxlen}
+    return {
+        "parts": parts,
+        "total": total,
+        "legacy": legacy_total,
+        "maxlen": maxlen,
+        "signals_maxlen": settings.redis_signals_maxlen,
+    }
 
 
 def idle_rss() -> dict[str, int]:
@@ -155,6 +184,7 @@ def run(quick: bool) -> dict[str, Any]:
         "title": "Footprint: Redis bytes per symbol and process RSS",
         "settings": {
             "REDIS_STREAMS_MAXLEN": redis["maxlen"],
+            "REDIS_SIGNALS_MAXLEN": redis["signals_maxlen"],
             "timeframes": ",".join(tf.value for tf in Settings().timeframes),
             "redis": "MEMORY USAGE key SAMPLES 0",
         },
@@ -164,8 +194,10 @@ def run(quick: bool) -> dict[str, Any]:
         "idle_rss": idle,
         "notes": [
             "Redis baseline = the same symbol in the encoding before the compact one (every "
-            "bar's values as JSON in its stream entry, no checkpoints), written in the same run "
-            "from the same bars; process baseline = the same process idle with an empty "
+            "bar's values as JSON in its stream entry, no checkpoints; the signals stream capped "
+            "at 10,000 per symbol), written in the same run from the same bars and signals; "
+            "the signals stream is the one item whose format did not change, its cap did: at "
+            "10,000 entries it alone would take about 5 MB per symbol. Process baseline = the same process idle with an empty "
             "watchlist.",
             "Earlier versions of this table (12.6 MB per symbol) copied one entry of a "
             "70-minute history, with many values still null; here every bar has all its values, "
@@ -175,6 +207,6 @@ def run(quick: bool) -> dict[str, Any]:
             "bars (measured in between).",
             f"Extrapolated: 10,000 symbols with full history = {per_symbol * 10_000 / 2**30:.1f} GiB, "
             f"100,000 = {per_symbol * 100_000 / 2**30:.0f} GiB of Redis data (plus the shared "
-            "updates stream and signals).",
+            "updates stream and the all-symbols signals stream).",
         ],
     }

@@ -49,7 +49,7 @@ class Bench:
         self.settings = Settings.from_env(env)
         self.store = RedisStore.from_url(self.server.url)
         config = load_config(self.store, self.settings)
-        self.ctx = pipeline.PipelineContext(self.store, config, self.settings.redis_streams_maxlen)
+        self.ctx = pipeline.PipelineContext.of(self.store, config, self.settings)
         self.provider = build_provider("mock", self.settings)
         self.admin = redis.Redis.from_url(self.server.url)
         self.breaker = provider_breaker(self.admin, "mock")

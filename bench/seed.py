@@ -16,7 +16,7 @@ def seed(url: str, names: list[str], minutes: int, step: int = 30) -> RedisStore
     """Run the real pipeline over ``minutes`` of mock quotes (one every ``step`` seconds)."""
     settings = Settings.from_env({"REDIS_URL": url})
     store = RedisStore.from_url(url, settings.redis_streams_maxlen)
-    ctx = PipelineContext(store, load_config(store, settings), settings.redis_streams_maxlen)
+    ctx = PipelineContext.of(store, load_config(store, settings), settings)
     provider = MockProvider()
     for t in range(START, START + minutes * 60, step):
         refs = process_quotes(ctx, provider.get_quotes(names, float(t)).quotes)

@@ -30,7 +30,7 @@ def mock_quotes(
 
 def context(store: RedisStore, settings: Settings) -> PipelineContext:
     """Return a pipeline context with the stored (or default) runtime config."""
-    return PipelineContext(store, load_config(store, settings), settings.redis_streams_maxlen)
+    return PipelineContext.of(store, load_config(store, settings), settings)
 
 
 def stored_snapshots(store: RedisStore, symbol: str, tf: Timeframe) -> list[Snapshot]:

@@ -212,6 +212,14 @@ class Settings:
             "Closed bars kept per history stream (up to 255 more between trims)",
         ),
     )
+    redis_signals_maxlen: int = field(
+        default=1000,
+        metadata=_env(
+            "REDIS_SIGNALS_MAXLEN",
+            _positive_int,
+            "Signals kept per symbol, newest first, every timeframe's together (about 450 B each)",
+        ),
+    )
     warmup_bars: int = field(
         default=500,
         metadata=_env(

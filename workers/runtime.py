@@ -66,4 +66,4 @@ _config = _ConfigCache()
 
 def context() -> PipelineContext:
     """Return the pipeline context with the current runtime configuration."""
-    return PipelineContext(store(), _config.get(), settings().redis_streams_maxlen)
+    return PipelineContext.of(store(), _config.get(), settings())

@@ -23,9 +23,10 @@ def limited(redis: redis_lib.Redis) -> Iterator[redis_lib.Redis]:
     redis.config_set("maxmemory", "0")
 
 
-def test_projection_uses_the_measured_bytes_per_bar() -> None:
-    one_symbol = sizing.projected_bytes(1, 3, 10_000) - sizing.projected_bytes(0, 3, 10_000)
-    assert one_symbol == 30_000 + 3 * 10_000 * 65  # 1.98 MB; 2.00 MB measured in benchmarks.md
+def test_projection_uses_the_measured_bytes_per_bar_and_signal() -> None:
+    one = sizing.projected_bytes(1, 3, 10_000, 1_000) - sizing.projected_bytes(0, 3, 10_000, 1_000)
+    # 2.45 MB; 2.46 MB measured in docs/benchmarks.md (footprint)
+    assert one == 52_000 + 3 * 10_000 * 65 + 1_000 * 450
 
 
 def test_watchlist_add_and_validate_warn_when_history_outgrows_maxmemory(
@@ -33,12 +34,13 @@ def test_watchlist_add_and_validate_warn_when_history_outgrows_maxmemory(
 ) -> None:
     h = keys.header("write")
     few = client.post(f"{BASE}/watchlist/add", json={"symbols": ["AAA", "BBB"]}, headers=h)
-    assert few.get_json()["warnings"] == []  # 64 + 2 x 1.9 MiB fits in 80 MiB
+    assert few.get_json()["warnings"] == []  # 64 + 2 x 2.3 MiB fits in 80 MiB
     many = [f"S{i:02d}" for i in range(20)]
     added = client.post(f"{BASE}/watchlist/add", json={"symbols": many}, headers=h).get_json()
     (warning,) = added["warnings"]
-    assert warning.startswith("projected full-history footprint 106 MiB exceeds Redis maxmemory")
-    assert "22 symbols x 3 timeframes x 10,000 bars" in warning
+    assert warning.startswith("projected full-history footprint 115 MiB exceeds Redis maxmemory")
+    assert "22 symbols x (3 timeframes x 10,000 bars" in warning
+    assert "1,000 signals (REDIS_SIGNALS_MAXLEN)" in warning
     report = client.get(f"{BASE}/validate", headers=keys.header()).get_json()
     assert report["valid"] is True
     assert report["warnings"] == [warning]

@@ -6,8 +6,9 @@ gunicorn's workers, the worker's supervisor, Celery parent and pool processes) a
 ``used_memory``; it writes them to ``soak.json`` and ``soak.csv`` in the test's tmp dir and
 prints a table (``-s``). After warm-up (minute 10 of 60; 30 % of a shorter run) every process
 and Redis must grow less than 5 %, with every history stream at its cap: REDIS_STREAMS_MAXLEN
-is 300, below WARMUP_BARS, so the warm-up fills the 1m, 5m and 1h streams to the cap and each
-new bar trims one. Every few seconds it checks that each WebSocket client's frames equal the
+is 300, below WARMUP_BARS, so the warm-up fills the 1m, 5m and 1h streams to the cap (each
+stream then grows up to 255 bars past it until the next checkpoint lets it be trimmed), and
+REDIS_SIGNALS_MAXLEN is 100, below the signals a symbol's warm-up gives. Every few seconds it checks that each WebSocket client's frames equal the
 updates stream for its symbols (no gap, no duplicate) and that no symbol went stale.
 
 The clock starts once every symbol is warm (1,000 warm-ups take 10-20 minutes on 2 cores).
@@ -38,6 +39,7 @@ LONG = bool(os.environ.get("WAGEHOOD_LONG"))
 MINUTES = int(os.environ.get("WAGEHOOD_SOAK_MINUTES", "60"))
 SYMBOLS = [f"S{i:03d}" for i in range(int(os.environ.get("WAGEHOOD_SOAK_SYMBOLS", "1000")))]
 MAXLEN = 300  # <= WARMUP_BARS: the warm-up leaves every bars stream at its cap
+SIGNALS_MAXLEN = 100  # the warm-up's signals (about 190 a symbol) fill each symbol's stream
 WARM_MINUTE = math.ceil(min(10.0, 0.3 * MINUTES))  # flat from here to the end
 GROWTH = 0.05
 SAMPLE_EVERY = 60.0
@@ -56,6 +58,7 @@ def test_soak_memory_stays_flat_and_no_update_is_lost(tmp_path: Path) -> None:
         tmp_path,
         SYMBOLS,
         REDIS_STREAMS_MAXLEN=str(MAXLEN),
+        REDIS_SIGNALS_MAXLEN=str(SIGNALS_MAXLEN),
         WARMUP_CONCURRENCY="2",
         # The default, as in production (the ops system's 10 s makes redelivery tests quick):
         # its 4 s soft task limit dead-lettered batches closing the 1h bar at 1,000 symbols on
@@ -266,6 +269,7 @@ def _sample(system: System, minute: int, start: float, check: UpdateCheck) -> Sa
     client = system.store.client
     streams = [keys.bars(s, tf) for s in SYMBOLS for tf in system.settings.timeframes]
     lengths = system.store.pipeline_reads([("xlen", (name,)) for name in streams])
+    signals = system.store.pipeline_reads([("xlen", (keys.symbol_signals(s),)) for s in SYMBOLS])
     memory = client.info("memory")
     return {
         "minute": minute,
@@ -277,6 +281,7 @@ def _sample(system: System, minute: int, start: float, check: UpdateCheck) -> Sa
         "bars_below_cap": sum(1 for n in lengths if n < MAXLEN),
         "bars_len_min": min(lengths),
         "bars_len_max": max(lengths),
+        "signals_below_cap": sum(1 for n in signals if n < SIGNALS_MAXLEN),
         "updates_len": int(client.xlen(keys.UPDATES)),
         "max_symbol_age_s": round(_max_age(system), 2),
         "queued": int(client.llen("celery")),
@@ -293,7 +298,8 @@ def _row(sample: Sample) -> str:
     )
     return (
         f"min {sample['minute']:3d}  RSS MiB: {rss}  redis {sample['redis_used_memory'] / 2**20:7.1f}"
-        f"  bars {sample['bars_len_min']}-{sample['bars_len_max']}  updates {sample['updates_len']}"
+        f"  bars {sample['bars_len_min']}-{sample['bars_len_max']}"
+        f"  signals below cap {sample['signals_below_cap']}  updates {sample['updates_len']}"
         f"  age {sample['max_symbol_age_s']:5.1f} s  frames {sample['ws_frames_checked']}"
         f"  lost {sample['update_check_failures']}  ws failed {sample['ws_clients_failed']}"
         f"  queued {sample['queued']}"

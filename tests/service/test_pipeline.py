@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import threading
@@ -158,6 +159,27 @@ def test_strategies_evaluate_every_bar_once_even_out_of_order(
         expected += [s.to_dict() for s in row.signals]
     assert stored == expected
     assert len(expected) > 5
+
+
+def test_a_symbols_signals_stream_keeps_its_newest_signals_up_to_the_cap(
+    store: RedisStore, settings: Settings
+) -> None:
+    # REDIS_SIGNALS_MAXLEN bounds the per-symbol stream (trimmed with MAXLEN ~, so whole
+    # stream nodes go: a little above the cap); the all-symbols stream keeps its own cap.
+    capped = dataclasses.replace(settings, redis_signals_maxlen=20)
+    ctx = pipeline.PipelineContext.of(store, context(store, settings).config, capped)
+    bars = [
+        Bar("TSLA", Timeframe.D1, START + i * 86400, p, p * 1.01, p * 0.99, p, 1000.0)
+        for i, p in enumerate(_zigzag(1500))
+    ]
+    produced = signals.evaluate_strategies(
+        ctx, pipeline.apply_bars(ctx, "TSLA", Timeframe.D1, bars)
+    )
+    assert len(produced) > 100
+    kept = _signal_records(store, "TSLA")
+    assert 20 <= len(kept) < 40
+    assert kept == [s.to_dict() for s in produced[-len(kept) :]]
+    assert store.client.xlen(keys.SIGNALS) == len(produced)
 
 
 def pipeline_replay(bars: list[Bar], specs: dict, ctx: pipeline.PipelineContext):

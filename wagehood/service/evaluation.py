@@ -23,7 +23,7 @@ from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit
 from wagehood.types import Bar, Signal, Snapshot, Timeframe
 
-SIGNALS_MAXLEN = 10_000
+SIGNALS_MAXLEN = 10_000  # the stream of every symbol's signals (wh:signals)
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,14 @@ def evaluate_step(
     alerts: alert_rules.EvaluationPlan,
     step: Step,
     ring: tuple[int, tuple[str, ...], bytes | None],
+    signals_maxlen: int,
 ) -> tuple[Commit, list[Signal]]:
     """Evaluate the strategies and alert rules on the new bars of ``step``.
 
     Returns the guarded commit of their effects (signals, ``last_eval``, the look-back ring,
     rule cooldowns, outbox) and the signals. ``ring`` is the ring's length and columns, and
-    the ring's records the look-back came from, if it did (``read_ring``).
+    the ring's records the look-back came from, if it did (``read_ring``); the symbol's
+    signals stream keeps its newest ``signals_maxlen`` (``REDIS_SIGNALS_MAXLEN``).
     """
     keep, columns, kept = ring
     history, new, old = step.history, step.new, step.historical
@@ -64,6 +66,7 @@ def evaluate_step(
         history[-new:] if new else [],
         signals,
         historical=old,
+        maxlen=signals_maxlen,
     )
     if new:
         fields = commit.hset[commit.guard_key]
@@ -95,11 +98,16 @@ class InlineEvaluator:
     """
 
     def __init__(
-        self, config: RuntimeConfig, wanted: Sequence[tuple[str, Timeframe]], results: list[Any]
+        self,
+        config: RuntimeConfig,
+        wanted: Sequence[tuple[str, Timeframe]],
+        results: list[Any],
+        signals_maxlen: int,
     ) -> None:
         """Keep the loaded strategy states of ``wanted`` and the alert rules."""
         count = len(wanted)
         self.config = config
+        self.signals_maxlen = signals_maxlen
         self.states: dict[tuple[str, Timeframe], dict[str, str]] = dict(
             zip(wanted, results[:count], strict=True)
         )
@@ -132,9 +140,8 @@ class InlineEvaluator:
             before, kept = ring
         if applied:
             step = Step(symbol, tf, state, [*before, *applied], len(applied), frozenset())
-            evaluated, _ = evaluate_step(
-                self.config, self.alerts, step, (self.keep, self.columns, kept)
-            )
+            shape = (self.keep, self.columns, kept)
+            evaluated, _ = evaluate_step(self.config, self.alerts, step, shape, self.signals_maxlen)
             commit.merge(evaluated)
         return True
 
@@ -233,6 +240,7 @@ def _commit(
     signals: list[Signal],
     *,
     historical: Collection[int],
+    maxlen: int,
 ) -> Commit:
     # A signal on a historical bar is stored (the chart shows it) but not published as new.
     key = keys.strategy_state(symbol, tf)
@@ -242,7 +250,7 @@ def _commit(
     for signal in signals:
         data = record(signal, historical)
         fields = {"data": json.dumps(data, separators=(",", ":"))}
-        commit.xadd.append((keys.symbol_signals(symbol), "*", SIGNALS_MAXLEN, fields))
+        commit.xadd.append((keys.symbol_signals(symbol), "*", maxlen, fields))
         commit.xadd.append((keys.SIGNALS, "*", SIGNALS_MAXLEN, {"symbol": symbol, **fields}))
         if not data.get("historical"):
             commit.updates.append(("signal", symbol, data))

@@ -23,6 +23,7 @@ from wagehood.engine import Engine, merge_specs, specs_fingerprint
 from wagehood.errors import TemporaryError
 from wagehood.service import barstore, evaluation, plugins
 from wagehood.service.config import RuntimeConfig
+from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit, RedisStore
 from wagehood.types import Bar, Quote, Snapshot, Timeframe
@@ -38,11 +39,17 @@ BarRef = list[Any]
 
 @dataclass
 class PipelineContext:
-    """What a pipeline step needs: the store, the runtime config and the stream cap."""
+    """What a pipeline step needs: the store, the runtime config and the stream caps."""
 
     store: RedisStore
     config: RuntimeConfig
     streams_maxlen: int = 10_000
+    signals_maxlen: int = 1_000  # per symbol (REDIS_SIGNALS_MAXLEN)
+
+    @classmethod
+    def of(cls, store: RedisStore, config: RuntimeConfig, settings: Settings) -> PipelineContext:
+        """Return the context with the stream caps of ``settings``."""
+        return cls(store, config, settings.redis_streams_maxlen, settings.redis_signals_maxlen)
 
 
 @dataclass
@@ -181,7 +188,11 @@ def _build_commits(
     wanted = [(s.symbol, tf) for s in steps for tf in s.closed]
     extra = evaluation.inline_reads(wanted) if inline and wanted else []
     engines, loaded = _load_engines(ctx, wanted, extra)
-    evaluate = evaluation.InlineEvaluator(ctx.config, wanted, loaded) if extra else None
+    evaluate = (
+        evaluation.InlineEvaluator(ctx.config, wanted, loaded, ctx.signals_maxlen)
+        if extra
+        else None
+    )
     commits: list[Commit] = []
     results: list[Processed] = []
     for step in steps:

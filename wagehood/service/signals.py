@@ -82,7 +82,8 @@ def _plan(
         history = [*before, *fresh]
         kept = ringed.get(index)
         step = Step(symbol, tf, state, history, len(fresh), historical_times(new))
-        commit, signals = evaluate_step(ctx.config, alerts, step, (keep, columns, kept))
+        ring = (keep, columns, kept)
+        commit, signals = evaluate_step(ctx.config, alerts, step, ring, ctx.signals_maxlen)
         commits.append(commit)
         all_signals.append(signals)
     return commits, all_signals
