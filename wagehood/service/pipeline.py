@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from wagehood.types import Bar, Quote, Snapshot, Timeframe
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+CLOSES_PER_ROUND = 150  # symbol-timeframe bar closes loaded and committed in one round
 # Field of the live hash set while a warm-up or gap fill owns the symbol's closed bars.
 SYNCING = "sync"
 # A closed-bar reference passed down the chain: [symbol, timeframe, bar time or None = latest].
@@ -129,18 +130,37 @@ def _run_guarded(
             time.sleep(random.uniform(0, 0.002 * attempt))  # let the winner finish its step
         lives = ctx.store.hgetall_many([keys.live(s) for s in pending])
         steps = [plan(symbol, live) for symbol, live in zip(pending, lives, strict=True)]
-        commits, results = _build_commits(ctx, steps, inline=inline)
-        won = ctx.store.commit_many(commits)
-        for ok, result in zip(won, results, strict=True):
-            if ok:
-                done.refs += result.refs
-                done.pending += result.pending
-                done.outbox += result.outbox
-        pending = [step.symbol for step, ok in zip(steps, won, strict=True) if not ok]
+        pending = []
+        for group in _groups(steps):
+            commits, results = _build_commits(ctx, group, inline=inline)
+            won = ctx.store.commit_many(commits)
+            for ok, result in zip(won, results, strict=True):
+                if ok:
+                    done.refs += result.refs
+                    done.pending += result.pending
+                    done.outbox += result.outbox
+            pending += [step.symbol for step, ok in zip(group, won, strict=True) if not ok]
         if not pending:
             plugins.record(ctx.store)  # plugin indicators' and strategies' failures, if any
             return done
     raise TemporaryError(f"state of {', '.join(pending)} kept changing under us; retry")
+
+
+def _groups(steps: list[_SymbolStep]) -> Iterator[list[_SymbolStep]]:
+    # Consecutive steps with at most CLOSES_PER_ROUND bar closes between them (a step with
+    # more goes alone): each group is loaded, evaluated and committed before the next, so a
+    # task's memory stays bounded when every symbol's 1m, 5m and 1h bars close at once.
+    group: list[_SymbolStep] = []
+    closes = 0
+    for step in steps:
+        count = len(step.closed)
+        if group and closes + count > CLOSES_PER_ROUND:
+            yield group
+            group, closes = [], 0
+        group.append(step)
+        closes += count
+    if group:
+        yield group
 
 
 def _aggregate(
