@@ -197,7 +197,7 @@ def run(quick: bool) -> dict[str, Any]:
             "bar's values as JSON in its stream entry, no checkpoints; the signals stream capped "
             "at 10,000 per symbol), written in the same run from the same bars and signals; "
             "the signals stream is the one item whose format did not change, its cap did: at "
-            "10,000 entries it alone would take about 5 MB per symbol. Process baseline = the same process idle with an empty "
+            "10,000 entries it alone would take about 4.5 MB per symbol. Process baseline = the same process idle with an empty "
             "watchlist.",
             "Earlier versions of this table (12.6 MB per symbol) copied one entry of a "
             "70-minute history, with many values still null; here every bar has all its values, "
