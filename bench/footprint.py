@@ -44,9 +44,7 @@ def _fill(store: RedisStore, settings: Settings, tf: Timeframe) -> None:
     # Full history: REDIS_STREAMS_MAXLEN plus half a checkpoint interval of bars, the
     # stream's average length between two trims.
     maxlen = settings.redis_streams_maxlen
-    ctx = PipelineContext(
-        store, load_config(store, settings), maxlen, settings.redis_signals_maxlen
-    )
+    ctx = PipelineContext.of(store, load_config(store, settings), settings)
     count = maxlen + barstore.CHECKPOINT_EVERY // 2 + 5
     last = int(store.client.hget(keys.engine(SYMBOL, tf), "last_bar_time") or START)
     end = last + count * tf.seconds
@@ -197,8 +195,8 @@ def run(quick: bool) -> dict[str, Any]:
             "bar's values as JSON in its stream entry, no checkpoints; the signals stream capped "
             "at 10,000 per symbol), written in the same run from the same bars and signals; "
             "the signals stream is the one item whose format did not change, its cap did: at "
-            "10,000 entries it alone would take about 4.5 MB per symbol. Process baseline = the same process idle with an empty "
-            "watchlist.",
+            "10,000 entries it alone would take about 4.5 MB per symbol. Process baseline = "
+            "the same process idle with an empty watchlist.",
             "Earlier versions of this table (12.6 MB per symbol) copied one entry of a "
             "70-minute history, with many values still null; here every bar has all its values, "
             "so the baseline is larger.",

@@ -8,8 +8,9 @@ prints a table (``-s``). After warm-up (minute 10 of 60; 30 % of a shorter run) 
 and Redis must grow less than 5 %, with every history stream at its cap: REDIS_STREAMS_MAXLEN
 is 300, below WARMUP_BARS, so the warm-up fills the 1m, 5m and 1h streams to the cap (each
 stream then grows up to 255 bars past it until the next checkpoint lets it be trimmed), and
-REDIS_SIGNALS_MAXLEN is 100, below the signals a symbol's warm-up gives. Every few seconds it checks that each WebSocket client's frames equal the
-updates stream for its symbols (no gap, no duplicate) and that no symbol went stale.
+REDIS_SIGNALS_MAXLEN is 100, below the signals a symbol's warm-up gives. Every few seconds it
+checks that each WebSocket client's frames equal the updates stream for its symbols (no gap,
+no duplicate) and that no symbol went stale.
 
 The clock starts once every symbol is warm (1,000 warm-ups take 10-20 minutes on 2 cores).
 WAGEHOOD_SOAK_MINUTES (default 60) and WAGEHOOD_SOAK_SYMBOLS (default 1,000) shorten it.
