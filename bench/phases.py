@@ -4,10 +4,11 @@ The same calls the worker's tasks make (``fetch.fetch``, ``pipeline.apply_quotes
 ``stats.record_ticks``, and ``signals.evaluate_strategies`` for the bars it leaves), run in
 this process against our own redis-server, so that each step's CPU is measured alone,
 without Celery or the other processes. Redis's own CPU comes from ``INFO cpu`` around each
-tick. The symbols are warmed with 45 one-minute bars first (past the strategies'
-look-back), then ticked once a second. Most ticks only move the in-progress bars; the first
-tick of a minute closes every symbol's 1m bar at once (and every fifth minute the 5m bar
-too), which is what sets the pipeline's p99.
+tick. The symbols are warmed first as a watched symbol is: ``warmup.warm`` loads the
+provider's history of every timeframe (``WARMUP_BARS``, default 500 bars each), so rings,
+windows and look-backs are full as in a running system; then they are ticked once a second.
+Most ticks only move the in-progress bars; the first tick of a minute closes every symbol's
+1m bar at once (and every fifth minute the 5m bar too), which is what sets the pipeline's p99.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ import redis
 
 from cli.redis_server import LocalRedis, free_port
 from wagehood.providers.registry import build_provider
-from wagehood.service import fetch, pipeline, signals, stats
+from wagehood.service import fetch, pipeline, signals, stats, warmup
 from wagehood.service.config import load_config
 from wagehood.settings import Settings
 from wagehood.storage.breaker import provider_breaker
 from wagehood.storage.redis_store import RedisStore
 
-WARM_BARS = 45
 STEPS = ("fetch_quotes", "compute_indicators", "evaluate_strategies", "redis-server")
 
 
@@ -54,6 +54,19 @@ class Bench:
         self.admin = redis.Redis.from_url(self.server.url)
         self.breaker = provider_breaker(self.admin, "mock")
         self.symbols = [f"P{i:05d}" for i in range(n)]
+
+    def warm(self, now: float) -> None:
+        """Load every symbol's history up to ``now`` as the warm-up task does."""
+        for symbol in self.symbols:
+            warmup.warm(
+                self.ctx,
+                self.provider,
+                self.breaker,
+                symbol,
+                warmup_bars=self.settings.warmup_bars,
+                clock=lambda: now,
+                slice_seconds=1e9,
+            )
 
     def redis_cpu(self) -> float:
         info = self.admin.info("cpu")
@@ -109,7 +122,7 @@ def run(quick: bool) -> dict[str, Any]:
             "symbols": n,
             "ticks": seconds,
             "interval_s": 1,
-            "warm_bars": WARM_BARS,
+            "warm_bars": f"{bench.settings.warmup_bars} per timeframe (warmup.warm)",
             "where": "the tasks' service calls in one process, our redis-server, mock provider",
             "timeframes": ",".join(tf.value for tf in bench.ctx.config.timeframes),
         },
@@ -139,12 +152,9 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 def _measure(bench: Bench, seconds: int) -> dict[str, Kind]:
-    start = float(int(time.time()) // 3600 * 3600 - 3600)  # an hour ago, on an hour boundary
-    for minute in range(WARM_BARS):  # two quotes a minute: one bar per minute
-        bench.tick(start + 60 * minute)
-        bench.tick(start + 60 * minute + 30)
+    first = float(int(time.time()) // 3600 * 3600 - 3600)  # an hour ago, on an hour boundary
+    bench.warm(first)
     kinds = {"plain tick": Kind(), "1m close": Kind(), "1m + 5m close": Kind()}
-    first = start + 60 * WARM_BARS  # a minute boundary: this tick closes the last warm bar
     for second in range(seconds):
         now = first + second
         cpu, closed = bench.tick(now)
