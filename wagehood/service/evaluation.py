@@ -12,16 +12,17 @@ from __future__ import annotations
 import binascii
 import json
 import struct
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from wagehood.history import History, Layout, concat
 from wagehood.service import alert_rules
 from wagehood.service.config import RuntimeConfig
 from wagehood.storage import keys
 from wagehood.storage.redis_store import Commit
-from wagehood.types import Bar, Signal, Snapshot, Timeframe
+from wagehood.types import Signal, Snapshot, Timeframe
 
 SIGNALS_MAXLEN = 10_000  # the stream of every symbol's signals (wh:signals)
 
@@ -37,7 +38,7 @@ class Step:
     symbol: str
     timeframe: Timeframe
     state: dict[str, str]
-    history: list[Snapshot]
+    history: Sequence[Snapshot]
     new: int
     historical: frozenset[int]
 
@@ -131,7 +132,7 @@ class InlineEvaluator:
         last = state.get("last_eval")
         if (int(last) if last else None) != previous:
             return False
-        before: list[Snapshot] = []
+        before: Sequence[Snapshot] = []
         kept = None
         if last:
             ring = read_ring(symbol, tf, state, self.keep, self.columns)
@@ -139,7 +140,7 @@ class InlineEvaluator:
                 return False
             before, kept = ring
         if applied:
-            step = Step(symbol, tf, state, [*before, *applied], len(applied), frozenset())
+            step = Step(symbol, tf, state, concat(before, applied), len(applied), frozenset())
             shape = (self.keep, self.columns, kept)
             evaluated, _ = evaluate_step(self.config, self.alerts, step, shape, self.signals_maxlen)
             commit.merge(evaluated)
@@ -178,35 +179,18 @@ def pack_ring(
     return binascii.b2a_base64(out[-keep * record.size :], newline=False).decode("ascii")
 
 
-def unpack_ring(symbol: str, tf: Timeframe, raw: bytes, columns: tuple[str, ...]) -> list[Snapshot]:
-    """Return the snapshots of a ring's records (``pack_ring``'s field, base64-decoded)."""
-    records = list(_record(columns).iter_unpack(raw))
+def unpack_ring(symbol: str, tf: Timeframe, raw: bytes, columns: tuple[str, ...]) -> History:
+    """Return the snapshots of a ring's records (``pack_ring``'s field, base64-decoded).
+
+    They stay packed until read (``wagehood.history``): a live close reads few of them.
+    """
     # The struct fixes each record's length: no need to check it once more.
-    rows = [dict(zip(columns, record[7:], strict=False)) for record in records]
-    unset = _unset_columns(columns)
-    for record, values in zip(records, rows, strict=True):
-        if record[1]:
-            values.update(unset(record[1]))
-    return [
-        Snapshot(Bar(symbol, tf, r[0], r[2], r[3], r[4], r[5], r[6]), values)
-        for r, values in zip(records, rows, strict=True)
-    ]
-
-
-@lru_cache(maxsize=64)
-def _unset_columns(columns: tuple[str, ...]) -> Callable[[int], dict[str, None]]:
-    # The None values a record's mask stands for, worked out once per mask (a ring's records
-    # mostly share one: the columns still warming up).
-    @lru_cache(maxsize=256)
-    def unset(mask: int) -> dict[str, None]:
-        return {name: None for index, name in enumerate(columns) if mask >> index & 1}
-
-    return unset
+    return History(Layout(symbol, tf, columns), _record(columns).iter_unpack(raw))
 
 
 def read_ring(
     symbol: str, tf: Timeframe, state: Mapping[str, str], keep: int, columns: tuple[str, ...]
-) -> tuple[list[Snapshot], bytes] | None:
+) -> tuple[History, bytes] | None:
     """Return the ring's snapshots and records, or ``None`` if it is missing, stale, short or
     of other columns."""
     text, cap = state.get("ring"), state.get("ring_keep")
@@ -228,7 +212,7 @@ def _evaluate_new(
     first = len(history) - new_count
     for index in range(first, len(history)):
         window = history[max(0, index + 1 - lookback) : index + 1]
-        signals += strategies.evaluate(list(window))
+        signals += strategies.evaluate(window)
     return signals
 
 

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from wagehood.errors import TemporaryError
+from wagehood.history import concat
 from wagehood.service import alert_rules, barstore, plugins
 from wagehood.service.evaluation import Step, evaluate_step, read_ring
 from wagehood.service.pipeline import BarRef, PipelineContext, group_refs
@@ -79,7 +80,7 @@ def _plan(
         # The new bars' snapshots: fewer than ``new`` only if a full stream's oldest were
         # trimmed away since they were read.
         fresh = barstore.snapshots(ctx.store, symbol, tf, new, barstore.last_values(last))
-        history = [*before, *fresh]
+        history = concat(before, fresh)
         kept = ringed.get(index)
         step = Step(symbol, tf, state, history, len(fresh), historical_times(new))
         ring = (keep, columns, kept)
@@ -143,14 +144,14 @@ def _lookbacks(
     states: list[dict[str, str]],
     news: list[Any],
     ring: tuple[int, tuple[str, ...]],
-) -> tuple[list[list[Snapshot]], dict[int, bytes]]:
+) -> tuple[list[Sequence[Snapshot]], dict[int, bytes]]:
     # The look-back before the first new bar: the ring of snapshots the last evaluation kept
     # (up to last_eval), read from the stream only where there is no usable ring (a state
     # from before the ring, or a configuration that now looks further back). Needed only
     # where there are new bars. Also returns the rings (their records) the look-backs of
     # these indices came from.
     keep, columns = ring
-    befores: list[list[Snapshot]] = [[] for _ in items]
+    befores: list[Sequence[Snapshot]] = [[] for _ in items]
     wanted: list[int] = []
     ringed: dict[int, bytes] = {}
     for index, (state, new) in enumerate(zip(states, news, strict=True)):

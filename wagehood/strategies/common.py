@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
+from wagehood.history import History
 from wagehood.types import Side, Signal, Snapshot
 
 # Composite indicators whose default parameters keep the short column prefix of the default set.
@@ -78,13 +79,29 @@ def read(snapshot: Snapshot, names: Sequence[str]) -> dict[str, float] | None:
 
 def series(history: Sequence[Snapshot], name: str) -> list[float] | None:
     """Return column ``name`` over ``history``, or ``None`` if any value is missing."""
+    found = history.column(name) if isinstance(history, History) else map(_get(name), history)
     values: list[float] = []
-    for snapshot in history:
-        value = finite(snapshot.get(name))
+    for raw in found:
+        value = finite(raw)
         if value is None:
             return None
         values.append(value)
     return values
+
+
+def bar_values(history: Sequence[Snapshot], name: str) -> list[float]:
+    """Return bar field ``name`` (``open``, ``high``, ``low``, ``close``, ``volume``) over ``history``.
+
+    A look-back still packed (``wagehood.history.History``) is read without building its
+    snapshots.
+    """
+    if isinstance(history, History):
+        return history.bar_values(name)
+    return [getattr(snapshot.bar, name) for snapshot in history]
+
+
+def _get(name: str) -> Callable[[Snapshot], float | None]:
+    return lambda snapshot: snapshot.get(name)
 
 
 def ready(history: Sequence[Snapshot], length: int) -> bool:

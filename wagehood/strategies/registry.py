@@ -7,6 +7,7 @@ empty params mean the strategy's documented defaults.
 from __future__ import annotations
 
 import inspect
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -191,7 +192,8 @@ class StrategySet:
         Each strategy sees its own last ``lookback`` snapshots; signals below the set's or
         the strategy's own ``min_confidence`` are dropped.
         """
-        snapshots = list(history)  # a deque cannot be sliced
+        # A deque cannot be sliced; any other sequence (a lazy look-back) is kept as it is.
+        snapshots = list(history) if isinstance(history, deque) else history
         signals: list[Signal] = []
         for strategy in self.strategies:
             signal = strategy.evaluate(snapshots[-strategy.lookback :])

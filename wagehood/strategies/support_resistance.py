@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from wagehood.strategies.common import check_float, check_int, emit, ready, unit
+from wagehood.strategies.common import bar_values, check_float, check_int, emit, ready, unit
 from wagehood.types import Bar, Side, Signal, Snapshot
 
 
@@ -77,9 +77,10 @@ class SupportResistanceStrategy:
         """Return a signal on the bar whose close crosses a level, else ``None``."""
         if not ready(history, self.lookback):
             return None
-        bars = [s.bar for s in history[-self.window :]]
-        previous, close = bars[-2].close, bars[-1].close
-        levels = self.levels(bars[:-1])
+        window = history[-self.window :]
+        highs, lows = bar_values(window, "high"), bar_values(window, "low")
+        previous, close = bar_values(window[-2:], "close")
+        levels = self._levels(self._pivots(highs[:-1], lows[:-1]))
         if close > previous:
             side, crossed = Side.BUY, [lv for lv in levels if previous <= lv.price < close]
         elif close < previous:
@@ -93,9 +94,11 @@ class SupportResistanceStrategy:
 
     def levels(self, bars: Sequence[Bar]) -> list[Level]:
         """Return the levels (at least ``min_touches`` pivots) found in ``bars``."""
-        prices = sorted(self._pivots(bars))
+        return self._levels(self._pivots([b.high for b in bars], [b.low for b in bars]))
+
+    def _levels(self, pivots: list[float]) -> list[Level]:
         groups: list[list[float]] = []
-        for price in prices:
+        for price in sorted(pivots):
             if groups and price - groups[-1][0] <= self.tolerance * abs(groups[-1][0]):
                 groups[-1].append(price)
             else:
@@ -106,17 +109,17 @@ class SupportResistanceStrategy:
             if len(group) >= self.min_touches
         ]
 
-    # Pivot highs and lows whose strength bars on both sides lie inside `bars`.
-    def _pivots(self, bars: Sequence[Bar]) -> list[float]:
+    # Pivot highs and lows whose strength bars on both sides lie inside the window. The side
+    # after a bar is only looked at when the side before it already qualifies.
+    def _pivots(self, highs: list[float], lows: list[float]) -> list[float]:
         s = self.strength
         pivots: list[float] = []
-        for i in range(s, len(bars) - s):
-            highs = [b.high for b in bars[i - s : i + s + 1]]
-            lows = [b.low for b in bars[i - s : i + s + 1]]
-            if highs[s] > max(highs[:s]) and highs[s] >= max(highs[s + 1 :]):
-                pivots.append(highs[s])
-            if lows[s] < min(lows[:s]) and lows[s] <= min(lows[s + 1 :]):
-                pivots.append(lows[s])
+        for i in range(s, len(highs) - s):
+            high, low = highs[i], lows[i]
+            if high > max(highs[i - s : i]) and high >= max(highs[i + 1 : i + s + 1]):
+                pivots.append(high)
+            if low < min(lows[i - s : i]) and low <= min(lows[i + 1 : i + s + 1]):
+                pivots.append(low)
         return pivots
 
     def _signal(self, snapshot: Snapshot, side: Side, level: Level) -> Signal | None:
