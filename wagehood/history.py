@@ -95,9 +95,7 @@ class History(Sequence[Snapshot]):
             return [item.get(name) if type(item) is Snapshot else None for item in self._items]
         index, bit = FIRST_VALUE + position, 1 << position
         return [
-            (None if item[1] & bit else item[index])
-            if type(item) is tuple
-            else item.get(name)  # type: ignore[union-attr]
+            (None if item[1] & bit else item[index]) if type(item) is tuple else item.get(name)  # type: ignore[union-attr]
             for item in self._items
         ]
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from redis.exceptions import NoScriptError
 
 from wagehood.errors import TemporaryError
 from wagehood.storage import keys
@@ -227,15 +228,32 @@ class RedisStore:
 
         An empty commit writes nothing and counts as won without touching Redis.
         """
-        writes = [commit for commit in commits if not commit.is_empty()]
-        if writes:
-            with translate_errors():
+        writes = {
+            index: commit.keys_and_args(self.updates_maxlen)
+            for index, commit in enumerate(commits)
+            if not commit.is_empty()
+        }
+        wanted, results = list(writes), dict[int, Any]()
+        with translate_errors():
+            # EVALSHA, not the Script object: redis-py's pipeline asks SCRIPT EXISTS first,
+            # one more round trip per step. A script cache emptied by a Redis restart or
+            # SCRIPT FLUSH refuses a commit with NOSCRIPT before it runs: those are sent again
+            # once the script is loaded.
+            for _ in range(2):
                 pipe = self.client.pipeline(transaction=False)
-                for commit in writes:
-                    key_list, args = commit.keys_and_args(self.updates_maxlen)
-                    self._commit(keys=key_list, args=args, client=pipe)
-                results = iter(pipe.execute())
-        return [commit.is_empty() or int(next(results)) >= 0 for commit in commits]
+                for index in wanted:
+                    key_list, args = writes[index]
+                    pipe.evalsha(self._commit.sha, len(key_list), *key_list, *args)
+                answers = pipe.execute(raise_on_error=False) if wanted else []
+                results.update(zip(wanted, answers, strict=True))
+                wanted = [i for i in wanted if isinstance(results[i], NoScriptError)]
+                if not wanted:
+                    break
+                self.client.script_load(COMMIT_SCRIPT)
+            for answer in results.values():
+                if isinstance(answer, Exception):
+                    raise answer
+        return [i not in results or int(results[i]) >= 0 for i in range(len(commits))]
 
     def stream_range(
         self, name: str, start: str = "-", end: str = "+", count: int | None = None
