@@ -10,7 +10,7 @@ time limit would allow a healthy task to run.
 from __future__ import annotations
 
 from wagehood.settings import Settings
-from workers.schedule import beat_schedule
+from workers.schedule import beat_schedule as _beat_schedule
 
 _settings = Settings.from_env()
 
@@ -58,6 +58,6 @@ worker_hijack_root_logger = False
 worker_redirect_stdouts = False
 timezone = "UTC"
 enable_utc = True
-beat_schedule = beat_schedule(_settings)
+beat_schedule = _beat_schedule(_settings)
 beat_scheduler = "workers.beat:Scheduler"  # counts the ticks it could not dispatch
 beat_max_loop_interval = 1

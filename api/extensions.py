@@ -9,6 +9,7 @@ from celery import Celery
 from flask import current_app
 from kombu.exceptions import LimitExceeded, OperationalError
 
+import celeryconfig
 from api.hub import Hub
 from api.key_cache import KeyCache
 from wagehood.errors import TemporaryError
@@ -17,7 +18,6 @@ from wagehood.settings import Settings
 from wagehood.storage.redis_store import RedisStore
 
 EXPORT_TASK = "wagehood.run_export"
-EXPORT_QUEUE = "exports"  # consumed by the io worker (celeryconfig.task_routes)
 POOL_TIMEOUT = 3.0  # seconds a request waits for a pooled broker connection
 
 
@@ -39,9 +39,14 @@ def state() -> ApiState:
 
 
 def celery_client(settings: Settings) -> Celery:
-    """Return a Celery app used only to send tasks and ping workers (never to run tasks)."""
+    """Return a Celery app used only to send tasks and ping workers (never to run tasks).
+
+    It routes tasks as the workers' configuration does: exports and webhook deliveries go
+    to the io worker's queues, never to the pipeline worker's.
+    """
     client = Celery("wagehood-api", broker=settings.redis_url, set_as_current=False)
     client.conf.update(
+        task_routes=celeryconfig.task_routes,
         broker_connection_timeout=3,
         broker_connection_retry_on_startup=False,
         broker_transport_options={"socket_timeout": 5, "socket_connect_timeout": 3},
@@ -52,7 +57,7 @@ def celery_client(settings: Settings) -> Celery:
     return client
 
 
-def send_task(name: str, args: list[Any], queue: str | None = None) -> None:
+def send_task(name: str, args: list[Any]) -> None:
     """Send task ``name`` through a pooled producer, waiting at most ``POOL_TIMEOUT`` for one.
 
     A broker that cannot be reached raises kombu's ``OperationalError`` (503 in api/errors).
@@ -60,7 +65,7 @@ def send_task(name: str, args: list[Any], queue: str | None = None) -> None:
     client = state().celery
     try:
         with client.producer_pool.acquire(block=True, timeout=POOL_TIMEOUT) as producer:
-            client.send_task(name, args=args, queue=queue, retry=False, producer=producer)
+            client.send_task(name, args=args, retry=False, producer=producer)
     except LimitExceeded as error:
         raise TemporaryError("task broker busy: no connection free", retry_after=1) from error
 
@@ -69,7 +74,6 @@ def enqueue_export(export_id: str) -> None:
     """Send the export task to the workers; if the broker is down, fail the export (503)."""
     app_state = state()
     try:
-        app_state.celery.send_task(EXPORT_TASK, args=[export_id], queue=EXPORT_QUEUE, retry=False)
         send_task(EXPORT_TASK, [export_id])
     except OperationalError as error:
         exports.mark_failed(app_state.store, export_id, "task broker unavailable")

@@ -120,6 +120,12 @@ def test_delivery_log_dead_letters_and_redeliver(
     sent = client.post(f"{BASE}/channels/hook/redeliver", json={}, headers=keys.header("write"))
     assert sent.status_code == 202
     assert sent.json == {"channel": "hook", "replayed": 1}
+    # The delivery task went to the io worker's queue, never the pipeline worker's.
+    queued = [json.loads(m)["headers"] for m in store.client.lrange("deliveries", 0, -1)]
+    assert [(h["task"], h["argsrepr"]) for h in queued] == [
+        ("wagehood.deliver_event", repr(["hook", "evt_1"]))
+    ]
+    assert store.client.llen("celery") == 0
     assert client.get(f"{BASE}/deadletters", headers=keys.header("read")).json["count"] == 0
     log = client.get(f"{BASE}/channels/hook/deliveries", headers=keys.header("read")).json
     assert (log["deliveries"][0]["status"], log["deliveries"][0]["attempts"]) == ("pending", 0)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask.testing import FlaskClient
 
 from api import create_app
@@ -110,3 +111,17 @@ def test_export_with_broker_down_is_503_and_marked_failed(
     response = client.post(EXPORT, json={"symbols": [fresh]}, headers=keys.header("write"))
     assert response.status_code == 503
     assert response.get_json()["error"]["type"] == "temporarily_unavailable"
+
+
+def test_an_export_request_sends_one_task_to_the_exports_queue(
+    client: FlaskClient, keys: Keys, fresh: str, settings: Settings
+) -> None:
+    broker = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    created = client.post(EXPORT, json={"symbols": [fresh]}, headers=keys.header("write"))
+    assert created.status_code == 202
+
+    # No worker consumes here: the broker's lists hold what was sent, once.
+    messages = [json.loads(m) for m in broker.lrange("exports", 0, -1)]
+    assert [m["headers"]["task"] for m in messages] == ["wagehood.run_export"]
+    assert [m["headers"]["argsrepr"] for m in messages] == [repr([created.get_json()["id"]])]
+    assert broker.llen("celery") == 0
