@@ -23,6 +23,7 @@ import websocket
 from celery import Celery
 
 from bench.cluster import Cluster, cpu_seconds, rss_bytes
+from bench.seed import warm_copies
 from wagehood.service import auth, watchlist
 from wagehood.settings import Settings
 from wagehood.storage import keys
@@ -30,6 +31,7 @@ from wagehood.storage.redis_store import RedisStore
 
 BATCH = Settings().batch_calculation_size
 QUEUE = "celery"
+WARM_BY_SECOND = 35  # warm copies start at most this far into a minute (ticks must follow)
 
 
 def symbols(n: int) -> list[str]:
@@ -185,7 +187,6 @@ def run_ours(
     with Cluster() as c:
         store = RedisStore.from_url(c.url)
         names = symbols(n)
-        watchlist.replace_all(store, [(s, "mock") for s in names])
         nodes = [c.start("worker") for _ in range(workers)]
         c.wait_workers(workers)
         probe = clock = None
@@ -193,6 +194,14 @@ def run_ours(
             key = auth.create_key(store, "bench", "read", "1000000/minute").key
             c.start("web")
             _wait_http(c.api_port)
+        # Every symbol starts warm, as in a running system: no warm-up runs in the window,
+        # and every close applies, evaluates and commits (a warming symbol's closes are
+        # left to its history). Ticks must start in the minute the history ends in.
+        if time.time() % 60 > WARM_BY_SECOND:
+            _sleep_until(math.ceil(time.time() / 60) * 60 + 0.5)
+        warm_copies(c.url, names)
+        watchlist.replace_all(store, [(s, "mock") for s in names])
+        if web:
             clock = TickClock(c)
             probe = WsProbe(c.api_port, key, names, clock)
         c.start("beat")
@@ -377,12 +386,20 @@ def run(quick: bool) -> dict[str, Any]:
             "(from 1,000 symbols on, batches are full and the bare chain's 1,000-symbol run "
             "is the floor).",
             *_versus_bare(steps, alone, bare),
+            "Every step starts warm, as a running system is: one symbol is warmed from the "
+            "mock's history (warmup.warm, WARMUP_BARS of each timeframe) and its state copied "
+            "to every other symbol (bench/seed.py warm_copies), so no warm-up runs in the "
+            "window and every 1m close applies, evaluates and commits. Runs before 2026-11-26 "
+            "started cold: warm-ups shared the worker with the ticks throughout the window "
+            "and warming symbols skipped their closes.",
             "tick->state: beat's tick to the end of compute_indicators, which applies the "
             "quotes, closes bars and evaluates their strategies (the pipeline's own "
             "samples); tick->WS: beat's tick to a bar frame's arrival at a WebSocket client "
             "subscribed to every symbol (at most 1,000 per connection, so larger steps have no "
             "WebSocket figure). Windows of the full run that include a minute "
-            "boundary contain every symbol's 1m bar closing at once.",
+            "boundary contain every symbol's 1m bar closing at once: those of the 1,000 and "
+            "2,000-symbol steps and of the no-web run; the other steps' windows hold plain "
+            "ticks only.",
         ],
     }
 
