@@ -6,7 +6,10 @@ A strategy:
   specs produce their suffixed columns (``macd``, ``macd_signal``, ``macd_hist``);
 - declares ``lookback``: how many of the most recent closed-bar snapshots it needs;
 - ``evaluate(history)`` receives at most ``lookback`` snapshots, oldest first, the last one
-  being the bar that just closed, and returns a ``Signal`` for that bar or ``None``.
+  being the bar that just closed, and returns a ``Signal`` for that bar or ``None``. The
+  history is a read-only sequence, not always a list (a live close passes the look-back
+  ring, ``wagehood.history.History``); ``common.series`` and ``common.bar_values`` read a
+  column over it without building every snapshot.
   It is pure: no I/O, no clock, no state between calls, and it only looks at the past.
 """
 
