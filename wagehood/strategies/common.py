@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from wagehood.history import History
 from wagehood.types import Side, Signal, Snapshot
@@ -79,7 +79,10 @@ def read(snapshot: Snapshot, names: Sequence[str]) -> dict[str, float] | None:
 
 def series(history: Sequence[Snapshot], name: str) -> list[float] | None:
     """Return column ``name`` over ``history``, or ``None`` if any value is missing."""
-    found = history.column(name) if isinstance(history, History) else map(_get(name), history)
+    if isinstance(history, History):
+        found: Iterable[float | None] = history.column(name)
+    else:
+        found = (snapshot.get(name) for snapshot in history)
     values: list[float] = []
     for raw in found:
         value = finite(raw)
@@ -98,10 +101,6 @@ def bar_values(history: Sequence[Snapshot], name: str) -> list[float]:
     if isinstance(history, History):
         return history.bar_values(name)
     return [getattr(snapshot.bar, name) for snapshot in history]
-
-
-def _get(name: str) -> Callable[[Snapshot], float | None]:
-    return lambda snapshot: snapshot.get(name)
 
 
 def ready(history: Sequence[Snapshot], length: int) -> bool:
