@@ -85,7 +85,12 @@ class PluginSchema(Schema):
     package = fields.String()
     version = fields.String()
     interface = fields.Integer(allow_none=True)
-    status = fields.String(metadata={"description": "loaded, refused, failed or disabled"})
+    status = fields.String(
+        metadata={
+            "description": "loaded, refused, failed, disabled, or missing (configured in "
+            "config/indicators or needed by a strategy, but not installed: not computed)"
+        }
+    )
     origin = fields.String()
     error = fields.String()
     failures = fields.Integer()
@@ -211,8 +216,8 @@ def get_strategies() -> dict[str, Any]:
 @blp.response(200, PluginsSchema)
 def get_plugins() -> dict[str, Any]:
     """Return the plugins found, their status and failure counts."""
-    plugins.configure(state().settings)
-    return {"plugins": plugins.report(state().store)}
+    current = config.load_config(state().store, state().settings)  # configures the plugins
+    return {"plugins": plugins.report(state().store, current.uninstalled)}
 
 
 @blp.route("/strategies", methods=["PUT"])

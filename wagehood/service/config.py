@@ -9,6 +9,7 @@ compare that number on each task and reload when it moved.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,6 +29,8 @@ from wagehood.strategies.registry import (
 )
 from wagehood.types import Timeframe
 
+logger = logging.getLogger(__name__)
+
 SECTIONS = ("indicators", "strategies", "system")
 MAX_INDICATORS = 64
 # Bar fields that sit beside indicator columns in bars, exports and alert conditions.
@@ -42,6 +45,9 @@ class RuntimeConfig:
     strategies: dict[str, dict[str, Any]]
     system: dict[str, Any]
     version: int = 0
+    # Configured columns left out because their indicator kind is not installed (a removed
+    # plugin): column -> spec. ``plugins`` reports them; the rest of the config runs.
+    uninstalled: dict[str, str] = field(default_factory=dict)
     strategy_set: StrategySet = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -141,7 +147,9 @@ def _provider(value: Any) -> str:
 def load_config(store: RedisStore, settings: Settings) -> RuntimeConfig:
     """Return the configuration stored in Redis, with defaults for missing sections.
 
-    Re-reads changed ``PLUGIN_PATHS`` files first; strategies no longer installed are ignored.
+    Re-reads changed ``PLUGIN_PATHS`` files first. Strategies no longer installed are ignored,
+    and so are indicator columns whose kind is not installed (with the strategies that need
+    one): they are listed in ``uninstalled`` and reported as missing plugins.
     """
     plugins.configure(settings)
     with translate_errors():
@@ -153,11 +161,45 @@ def load_config(store: RedisStore, settings: Settings) -> RuntimeConfig:
         )
     stored = {k: json.loads(v) for k, v in raw.items() if k in SECTIONS}
     system = default_system(settings) | stored.get("system", {})
-    return RuntimeConfig(
+    config = RuntimeConfig(
         indicators=stored.get("indicators", dict(DEFAULT_INDICATORS)),
         strategies=plugins.installed(stored.get("strategies", _default_strategies())),
         system=system,
         version=int(version or 0),
+    )
+    return _without_uninstalled(config)
+
+
+_WARNED: list[Any] = []  # the last uninstalled set warned about in this process
+
+
+def _without_uninstalled(config: RuntimeConfig) -> RuntimeConfig:
+    # Columns whose indicator kind is not installed in this process (a removed plugin) are
+    # left out, with the strategies that need one: computing them would fail every close.
+    missing = plugins.uninstalled(config.indicators)
+    needy = {
+        strategy.name: found
+        for strategy in config.strategy_set.strategies
+        if (found := plugins.uninstalled(strategy.indicators))
+    }
+    if not missing and not needy:
+        return config
+    for found in needy.values():
+        missing |= found
+    seen = (missing, sorted(needy))
+    if [seen] != _WARNED:  # once per change, not on every load
+        _WARNED[:] = [seen]
+        logger.warning(
+            "configured indicators not installed, not computed: %s; strategies ignored: %s",
+            ", ".join(f"{k} = {v}" for k, v in sorted(missing.items())),
+            ", ".join(sorted(needy)) or "none",
+        )
+    return RuntimeConfig(
+        indicators={k: v for k, v in config.indicators.items() if k not in missing},
+        strategies={k: v for k, v in config.strategies.items() if k not in needy},
+        system=config.system,
+        version=config.version,
+        uninstalled=missing,
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from wagehood.errors import TemporaryError, WagehoodError
 from wagehood.service import budgets, monitoring, plugins, watchlist
+from wagehood.service.config import load_config
 from wagehood.settings import Settings
 from wagehood.storage import keys
 from wagehood.storage.redis_store import WRITES_REFUSED, RedisStore, translate_errors
@@ -121,9 +122,10 @@ def breakers_check(store: RedisStore) -> dict[str, Any]:
     return {"status": status, "providers": states}
 
 
-def plugins_check() -> dict[str, Any]:
-    """Report plugins that failed to import or were refused (the others need no attention)."""
-    problems = plugins.problems()
+def plugins_check(store: RedisStore, settings: Settings) -> dict[str, Any]:
+    """Report plugins that failed to import or were refused, and configured ones not installed."""
+    uninstalled = load_config(store, settings).uninstalled
+    problems = plugins.problems() + plugins.missing_rows(uninstalled)
     return {"status": "degraded" if problems else "ok", "problems": problems}
 
 
@@ -153,7 +155,7 @@ def components(store: RedisStore, settings: Settings, broker: Check) -> dict[str
         "data": guarded(lambda: freshness_check(store, settings)),
         "breakers": guarded(lambda: breakers_check(store)),
         "budgets": guarded(lambda: budgets.status(store, settings, watchlist.entries(store))),
-        "plugins": guarded(plugins_check),
+        "plugins": guarded(lambda: plugins_check(store, settings)),
     }
 
 

@@ -15,8 +15,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from wagehood.indicators.registry import kinds, parse_spec
 from wagehood.plugins import guard
-from wagehood.plugins.loader import CATALOG, configure
+from wagehood.plugins.loader import CATALOG, PluginInfo, configure
 from wagehood.plugins.params import parameter_schema
 from wagehood.storage import keys
 from wagehood.storage.redis_store import RedisStore, translate_errors
@@ -30,10 +31,12 @@ __all__ = [
     "configure",
     "disabled",
     "installed",
+    "missing_rows",
     "problems",
     "record",
     "report",
     "strategy_schemas",
+    "uninstalled",
 ]
 
 
@@ -44,6 +47,36 @@ def installed(strategies: Mapping[str, Any]) -> dict[str, Any]:
     if missing:
         logger.warning("configured strategies not installed, ignored: %s", ", ".join(missing))
     return {name: entry for name, entry in strategies.items() if name in known}
+
+
+def uninstalled(specs: Mapping[str, str]) -> dict[str, str]:
+    """Return the columns of ``specs`` whose indicator kind is not installed here (column -> spec).
+
+    A configured plugin indicator whose package was removed (or whose file no longer loads)
+    is left out of the running configuration instead of failing every bar close.
+    """
+    known = kinds()
+    return {name: spec for name, spec in specs.items() if parse_spec(spec)[0] not in known}
+
+
+def missing_rows(columns: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Return one ``report`` row per indicator kind configured in ``columns`` but not installed."""
+    by_kind: dict[str, list[str]] = {}
+    for name, spec in sorted(columns.items()):
+        by_kind.setdefault(parse_spec(spec)[0], []).append(f"{name} = {spec}")
+    return [
+        PluginInfo(
+            name=kind,
+            kind="indicator",
+            package="-",
+            version="-",
+            interface=None,
+            status="missing",
+            origin="config",
+            error=f"configured ({'; '.join(uses)}) but not installed: not computed",
+        ).to_dict()
+        for kind, uses in by_kind.items()
+    ]
 
 
 def complete(strategies: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,9 +138,15 @@ def disabled(store: RedisStore) -> dict[str, dict[str, Any]]:
     return {field: json.loads(value) for field, value in raw.items()}
 
 
-def report(store: RedisStore | None = None) -> list[dict[str, Any]]:
-    """Return every plugin found (status, origin, error), with its failures if ``store``."""
-    rows = [info.to_dict() for info in CATALOG.infos()]
+def report(
+    store: RedisStore | None = None, uninstalled: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Return every plugin found (status, origin, error), with its failures if ``store``.
+
+    ``uninstalled`` (``RuntimeConfig.uninstalled``) adds a ``missing`` row per indicator kind
+    the configuration uses but this process does not have.
+    """
+    rows = [info.to_dict() for info in CATALOG.infos()] + missing_rows(uninstalled or {})
     if store is None:
         return rows
     with translate_errors():

@@ -237,6 +237,9 @@ def config_validation(store: RedisStore, settings: Settings) -> dict[str, Any]:
             check()
         except ValidationError as error:
             errors.append({"section": section, "field": error.field, "message": str(error)})
+    for name, spec in sorted(config.uninstalled.items()):
+        message = f"indicator {name!r} ({spec}) is not installed (a removed plugin?): not computed"
+        errors.append({"section": "indicators", "field": "indicators", "message": message})
     notes = [demand.describe() for demand in demands(watchlist.entries(store), settings)]
     warnings = sizing.footprint_warnings(store, settings)
     return {
