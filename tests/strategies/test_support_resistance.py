@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.strategies.factories import make_history, signals_over, unclosed
 from wagehood.strategies.support_resistance import Level, SupportResistanceStrategy
@@ -139,3 +141,38 @@ def test_invalid_parameters_raise_value_error_naming_them(
 ) -> None:
     with pytest.raises(ValueError, match=named):
         SupportResistanceStrategy(**params)  # type: ignore[arg-type]
+
+
+def reference_pivots(highs: list[float], lows: list[float], strength: int) -> list[float]:
+    """The rule as the docstring states it, bar by bar over whole slices."""
+    pivots = []
+    for i in range(strength, len(highs) - strength):
+        before, after = slice(i - strength, i), slice(i + 1, i + strength + 1)
+        if all(highs[i] > h for h in highs[before]) and all(highs[i] >= h for h in highs[after]):
+            pivots.append(highs[i])
+        if all(lows[i] < x for x in lows[before]) and all(lows[i] <= x for x in lows[after]):
+            pivots.append(lows[i])
+    return pivots
+
+
+@given(
+    strength=st.integers(1, 5),
+    bars=st.lists(
+        st.tuples(st.integers(1000, 1006), st.integers(0, 3), st.integers(0, 3)), max_size=80
+    ),
+)
+def test_levels_come_from_the_pivots_the_rule_defines(
+    strength: int, bars: list[tuple[int, int, int]]
+) -> None:
+    # Few distinct prices, so that equal highs and lows (the >= and <= edges) are common; one
+    # touch makes a level, so every pivot shows.
+    highs = [(mid + up) / 10 for mid, up, _ in bars]
+    lows = [(mid - down) / 10 for mid, _, down in bars]
+    strategy = SupportResistanceStrategy(
+        strength=strength, window=2 * strength + 2, tolerance=0.0, min_touches=1
+    )
+    history = make_history(len(bars), highs=highs, lows=lows, closes=highs) if bars else []
+
+    found = strategy.levels([s.bar for s in history])
+
+    assert found == strategy._levels(reference_pivots(highs, lows, strength))

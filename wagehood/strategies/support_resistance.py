@@ -109,16 +109,28 @@ class SupportResistanceStrategy:
             if len(group) >= self.min_touches
         ]
 
-    # Pivot highs and lows whose strength bars on both sides lie inside the window. The side
-    # after a bar is only looked at when the side before it already qualifies.
+    # Pivot highs and lows whose strength bars on both sides lie inside the window. A pivot is
+    # first of all above (below) its two neighbours: that test, two comparisons, rules out
+    # most bars before the slices are taken. A close scans the whole window.
     def _pivots(self, highs: list[float], lows: list[float]) -> list[float]:
         s = self.strength
         pivots: list[float] = []
         for i in range(s, len(highs) - s):
-            high, low = highs[i], lows[i]
-            if high > max(highs[i - s : i]) and high >= max(highs[i + 1 : i + s + 1]):
+            high = highs[i]
+            if (
+                high > highs[i - 1]
+                and high >= highs[i + 1]
+                and high > max(highs[i - s : i])
+                and high >= max(highs[i + 1 : i + s + 1])
+            ):
                 pivots.append(high)
-            if low < min(lows[i - s : i]) and low <= min(lows[i + 1 : i + s + 1]):
+            low = lows[i]
+            if (
+                low < lows[i - 1]
+                and low <= lows[i + 1]
+                and low < min(lows[i - s : i])
+                and low <= min(lows[i + 1 : i + s + 1])
+            ):
                 pivots.append(low)
         return pivots
 
