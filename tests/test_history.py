@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import binascii
-
 import pytest
 
 from wagehood.engine import merge_specs, replay
 from wagehood.history import History, concat
 from wagehood.indicators.registry import DEFAULT_INDICATORS, IndicatorSet
 from wagehood.providers.mock import MockProvider
-from wagehood.service.evaluation import pack_ring, unpack_ring
+from wagehood.service.evaluation import RING_CODEC, pack_ring, ring_bytes, unpack_ring
 from wagehood.strategies.registry import DEFAULT_STRATEGY_CONFIG, StrategySet
 from wagehood.types import Snapshot, Timeframe
 
@@ -32,7 +30,7 @@ def snapshots() -> list[Snapshot]:
 
 def ring(window: list[Snapshot]) -> History:
     text = pack_ring(window, COLUMNS, KEEP)
-    return unpack_ring("HIST", TF, binascii.a2b_base64(text), COLUMNS)
+    return unpack_ring("HIST", TF, ring_bytes({"ring": text, "ring_codec": RING_CODEC}), COLUMNS)
 
 
 @pytest.mark.parametrize("end", [KEEP, 120, 260, 3000])

@@ -1,8 +1,9 @@
-"""State written in the previous format (engine version 1, strategy state without a ring) is
-read, answers the same, and is replaced by the current format on the next bar."""
+"""State written in a previous format (engine version 1, strategy state without a ring, a ring
+in base64) is read, answers the same, and is replaced by the current format on the next bar."""
 
 from __future__ import annotations
 
+import binascii
 import json
 import math
 
@@ -10,7 +11,7 @@ import pytest
 
 from tests.factories import START, context, offline, stored_snapshots
 from wagehood.engine import Engine, merge_specs, replay
-from wagehood.service import pipeline, queries, signals
+from wagehood.service import evaluation, pipeline, queries, signals
 from wagehood.service.config import save_section
 from wagehood.settings import Settings
 from wagehood.storage import keys
@@ -128,3 +129,37 @@ def test_version_1_state_of_an_old_configuration_is_rewarmed_and_replaced(
     assert not [key for key in engine if key.startswith("ind.")]
     expected = list(replay(bars, indicators, ctx.config.strategy_set))[-1].snapshot.values
     assert json.loads(engine["values"]) == dict(expected)
+
+
+def test_a_base64_ring_is_read_and_rewritten_in_the_current_codec(
+    store: RedisStore, settings: Settings
+) -> None:
+    ctx = context(store, settings)
+    bars = _bars(300)
+    signals.evaluate_strategies(ctx, pipeline.apply_bars(ctx, SYMBOL, TF, bars[:200]))
+    name = keys.strategy_state(SYMBOL, TF)
+    current = store.client.hgetall(name)
+    assert current["ring_codec"] == evaluation.RING_CODEC
+    records = evaluation.ring_bytes(current)
+    # As written before ring_codec: the same records in base64, no codec field.
+    store.client.hset(name, "ring", binascii.b2a_base64(records, newline=False).decode())
+    store.client.hdel(name, "ring_codec")
+    old = store.client.hgetall(name)
+    columns = tuple(current["ring_columns"].split(","))
+    keep = int(current["ring_keep"])
+
+    found = evaluation.read_ring(SYMBOL, TF, old, keep, columns)
+
+    assert found is not None
+    assert found[1] == records
+    assert list(found[0]) == list(evaluation.unpack_ring(SYMBOL, TF, records, columns))
+    for part in (bars[200:201], bars[201:]):
+        signals.evaluate_strategies(ctx, pipeline.apply_bars(ctx, SYMBOL, TF, part))
+    assert store.client.hget(name, "ring_codec") == evaluation.RING_CODEC
+    stored = [json.loads(f["data"]) for _, f in store.stream_range(keys.symbol_signals(SYMBOL))]
+    specs = merge_specs(ctx.config.indicators, ctx.config.strategy_set)
+    expected = [
+        s.to_dict() for row in replay(bars, specs, ctx.config.strategy_set) for s in row.signals
+    ]
+    assert stored == expected
+    assert len(expected) > 5
