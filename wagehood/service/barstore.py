@@ -240,7 +240,7 @@ def add_checkpoints(
 
 
 def _compress(packed: str) -> str:
-    # A packed state is JSON with base64 windows; deflated it takes about 60 % of the bytes.
+    # A packed state (``wagehood.indicators.packing``) deflated, in base64 text.
     return base64.b64encode(zlib.compress(packed.encode(), 9)).decode("ascii")
 
 
