@@ -6,7 +6,8 @@ this process against our own redis-server, so that each step's CPU is measured a
 without Celery or the other processes. Redis's own CPU comes from ``INFO cpu`` around each
 tick. The symbols are warmed first as a watched symbol is: ``warmup.warm`` loads the
 provider's history of every timeframe (``WARMUP_BARS``, default 500 bars each), so rings,
-windows and look-backs are full as in a running system; then they are ticked once a second.
+windows and look-backs are full as in a running system; then they are ticked once a second,
+and then only around the turn of each minute for more closes.
 Most ticks only move the in-progress bars; the first tick of a minute closes every symbol's
 1m bar at once (and every fifth minute the 5m bar too), which is what sets the pipeline's p99.
 """
@@ -99,11 +100,11 @@ class Bench:
 
 def run(quick: bool) -> dict[str, Any]:
     """Measure CPU per symbol by step and tick kind; the baseline is the plain tick."""
-    n, seconds = (100, 61) if quick else (250, 301)
+    n, seconds, close_minutes = (100, 61, 4) if quick else (250, 301, 20)
     with tempfile.TemporaryDirectory(prefix="wagehood-phases-") as tmp:
         bench = Bench(Path(tmp), n)
         try:
-            kinds = _measure(bench, seconds)
+            kinds = _measure(bench, seconds, close_minutes)
         finally:
             bench.close()
     plain = _per_symbol(kinds["plain tick"], n)
@@ -120,7 +121,8 @@ def run(quick: bool) -> dict[str, Any]:
         "title": "Pipeline phases: CPU per symbol by task, plain ticks vs bar closes",
         "settings": {
             "symbols": n,
-            "ticks": seconds,
+            "ticks": f"{seconds} s every second, then the last and first tick of "
+            f"{close_minutes} more minutes",
             "interval_s": 1,
             "warm_bars": f"{bench.settings.warmup_bars} per timeframe (warmup.warm)",
             "where": "the tasks' service calls in one process, our redis-server, mock provider",
@@ -151,12 +153,16 @@ def run(quick: bool) -> dict[str, Any]:
     }
 
 
-def _measure(bench: Bench, seconds: int) -> dict[str, Kind]:
+def _measure(bench: Bench, seconds: int, close_minutes: int) -> dict[str, Kind]:
     first = float(int(time.time()) // 3600 * 3600 - 3600)  # an hour ago, on an hour boundary
     bench.warm(first)
     kinds = {"plain tick": Kind(), "1m close": Kind(), "1m + 5m close": Kind()}
-    for second in range(seconds):
-        now = first + second
+    # Every second of the first ``seconds``, then for ``close_minutes`` more minutes only the
+    # last tick of a minute and the first of the next (the close): more closes measured, as
+    # four in five minutes left the close rows at the mercy of the machine's moment.
+    minutes = (seconds + 59) // 60
+    extra = [first + 60 * m + s for m in range(minutes, minutes + close_minutes) for s in (-1, 0)]
+    for now in [first + second for second in range(seconds)] + extra:
         cpu, closed = bench.tick(now)
         name = "plain tick"
         if closed:
