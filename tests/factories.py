@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from celery import Celery, chain
 
-from wagehood.engine import replay
+from wagehood.engine import merge_specs, replay
 from wagehood.providers.mock import MockProvider
 from wagehood.service import barstore
 from wagehood.service.config import load_config
@@ -61,3 +63,15 @@ def send_tick(producer: Celery, symbols: list[str], tick: float) -> None:
         producer.signature("wagehood.compute_indicators"),
         producer.signature("wagehood.evaluate_strategies"),
     ).apply_async()
+
+
+def stored_signals(store: RedisStore, symbol: str) -> list[dict[str, Any]]:
+    """Return the signals stored for ``symbol``, oldest first, as their JSON records."""
+    return [json.loads(f["data"]) for _, f in store.stream_range(keys.symbol_signals(symbol))]
+
+
+def replayed_signals(ctx: PipelineContext, bars: Sequence[Bar]) -> list[dict[str, Any]]:
+    """Return the signals an offline replay of ``bars`` gives with ``ctx``'s configuration."""
+    specs = merge_specs(ctx.config.indicators, ctx.config.strategy_set)
+    rows = replay(bars, specs, ctx.config.strategy_set)
+    return [signal.to_dict() for row in rows for signal in row.signals]

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from tests.factories import START, context
-from wagehood.engine import merge_specs, replay
+from tests.factories import START, context, replayed_signals, stored_signals
+from wagehood.engine import replay
 from wagehood.service import barstore, pipeline, queries, signals
 from wagehood.service.config import save_section
 from wagehood.settings import Settings
@@ -108,12 +108,8 @@ def test_strategies_on_recomputed_values_signal_as_a_replay(
         )
     for bar in bars[1500:]:
         signals.evaluate_strategies(ctx, pipeline.apply_bars(ctx, SYMBOL, TF, [bar]))
-    stored = [json.loads(f["data"]) for _, f in store.stream_range(keys.symbol_signals(SYMBOL))]
-    specs = merge_specs(ctx.config.indicators, ctx.config.strategy_set)
-    expected = [
-        s.to_dict() for row in replay(bars, specs, ctx.config.strategy_set) for s in row.signals
-    ]
-    assert stored == expected
+    expected = replayed_signals(ctx, bars)
+    assert stored_signals(store, SYMBOL) == expected
     assert len(expected) > 5
 
 

@@ -9,7 +9,14 @@ import math
 
 import pytest
 
-from tests.factories import START, context, offline, stored_snapshots
+from tests.factories import (
+    START,
+    context,
+    offline,
+    replayed_signals,
+    stored_signals,
+    stored_snapshots,
+)
 from wagehood.engine import Engine, merge_specs, replay
 from wagehood.service import evaluation, pipeline, queries, signals
 from wagehood.service.config import save_section
@@ -85,12 +92,8 @@ def test_version_1_state_answers_the_same_and_continues_as_a_replay(
     live = stored_snapshots(store, SYMBOL, TF)
     assert [s.values for s in live] == [s.values for s in offline(ctx, live)]
     assert json.loads(engine["values"]) == dict(offline(ctx, live)[-1].values)
-    stored = [json.loads(f["data"]) for _, f in store.stream_range(keys.symbol_signals(SYMBOL))]
-    specs = merge_specs(ctx.config.indicators, ctx.config.strategy_set)
-    expected = [
-        s.to_dict() for row in replay(bars, specs, ctx.config.strategy_set) for s in row.signals
-    ]
-    assert stored == expected
+    expected = replayed_signals(ctx, bars)
+    assert stored_signals(store, SYMBOL) == expected
     assert len(expected) > 5
     assert store.client.hget(keys.strategy_state(SYMBOL, TF), "ring_keep")
 
@@ -156,10 +159,6 @@ def test_a_base64_ring_is_read_and_rewritten_in_the_current_codec(
     for part in (bars[200:201], bars[201:]):
         signals.evaluate_strategies(ctx, pipeline.apply_bars(ctx, SYMBOL, TF, part))
     assert store.client.hget(name, "ring_codec") == evaluation.RING_CODEC
-    stored = [json.loads(f["data"]) for _, f in store.stream_range(keys.symbol_signals(SYMBOL))]
-    specs = merge_specs(ctx.config.indicators, ctx.config.strategy_set)
-    expected = [
-        s.to_dict() for row in replay(bars, specs, ctx.config.strategy_set) for s in row.signals
-    ]
-    assert stored == expected
+    expected = replayed_signals(ctx, bars)
+    assert stored_signals(store, SYMBOL) == expected
     assert len(expected) > 5
