@@ -62,6 +62,15 @@ class IndicatorsConfigSchema(Schema):
 
     indicators = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     version = fields.Integer(dump_only=True)
+    uninstalled = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        dump_only=True,
+        metadata={
+            "description": "configured (or strategy-needed) columns whose indicator is not "
+            "installed (a removed plugin): not computed, not in indicators"
+        },
+    )
 
 
 class StrategiesConfigSchema(Schema):
@@ -180,7 +189,8 @@ def delete_watchlist(symbol: str) -> dict[str, Any]:
 
 def _section(name: str) -> dict[str, Any]:
     current = config.load_config(state().store, state().settings)
-    return {name: getattr(current, name), "version": current.version}
+    extra = {"uninstalled": current.uninstalled} if name == "indicators" else {}
+    return {name: getattr(current, name), "version": current.version, **extra}
 
 
 def _save(name: str, value: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.conftest import keys, store  # noqa: F401 - shared fixtures
+from tests.api.conftest import app, client, keys, store  # noqa: F401 - shared fixtures
 from tests.workers.conftest import producer, start_worker  # noqa: F401 - shared fixtures
 from wagehood.plugins import guard
 from wagehood.plugins.loader import CATALOG

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flask.testing import FlaskClient
+
+from tests.api.conftest import Keys
 from tests.factories import START, send_tick
 from tests.processes import wait_for
 from wagehood.indicators.registry import DEFAULT_INDICATORS
@@ -60,3 +63,26 @@ def test_a_removed_plugin_indicator_leaves_the_pipeline_running_and_is_reported(
     validation = queries.config_validation(store, settings)
     assert not validation["valid"]
     assert any("'dc_20'" in e["message"] for e in validation["errors"])
+
+
+def test_the_api_shows_the_uninstalled_columns(
+    plugin_dir, client: FlaskClient, keys: Keys, settings: Settings
+) -> None:
+    directory = plugin_dir("donchian_indicator")
+    store = RedisStore.from_url(settings.redis_url)
+    with_plugin = settings.replace(plugin_paths=(str(directory),))
+    save_section(store, with_plugin, "indicators", {**DEFAULT_INDICATORS, "dc_20": "donchian(20)"})
+    headers = {"Authorization": f"Bearer {keys.admin}"}  # the app runs without PLUGIN_PATHS
+
+    shown = client.get("/api/v1/realtime/config/indicators", headers=headers)
+    found = client.get("/api/v1/realtime/config/plugins", headers=headers)
+
+    assert shown.status_code == 200
+    assert shown.json["uninstalled"] == {"dc_20": "donchian(20)"}
+    assert shown.json["indicators"] == DEFAULT_INDICATORS
+    rows = {row["name"]: row for row in found.json["plugins"]}
+    assert rows["donchian"]["status"] == "missing"
+    assert (
+        rows["donchian"]["error"]
+        == "configured (dc_20 = donchian(20)) but not installed: not computed"
+    )
