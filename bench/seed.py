@@ -58,7 +58,7 @@ def warm_copies(url: str, names: Sequence[str]) -> float:
         ctx, MockProvider(), breaker, template, warmup_bars=settings.warmup_bars, slice_seconds=1e9
     )
     started = time.monotonic()
-    tag = keys.live(template).removesuffix(":live")
+    tag = keys.symbol_prefix(template)
     found = sorted(admin.scan_iter(match=f"{tag}:*", count=1000))
     pipe = admin.pipeline(transaction=False)
     for key in found:
@@ -67,7 +67,7 @@ def warm_copies(url: str, names: Sequence[str]) -> float:
     for start in range(1, len(names), COPY_CHUNK):
         pipe = admin.pipeline(transaction=False)
         for name in names[start : start + COPY_CHUNK]:
-            other = keys.live(name).removesuffix(":live")
+            other = keys.symbol_prefix(name)
             for key, payload in zip(found, payloads, strict=True):
                 pipe.restore(key.decode().replace(tag, other, 1), 0, payload, replace=True)
         pipe.execute()

@@ -51,23 +51,24 @@ SYNC_ACTIVE = f"{PREFIX}:sync:active"  # sorted set: symbol -> heartbeat of its 
 SYNC_CHECKED = f"{PREFIX}:sync:checked"  # expiring marker: the last gap check of all symbols
 
 
-def _tag(symbol: str) -> str:
+def symbol_prefix(symbol: str) -> str:
+    """Return the prefix of every key of ``symbol``: its hash tag keeps them in one cluster slot."""
     return f"{PREFIX}:{{{symbol}}}"
 
 
 def live(symbol: str) -> str:
     """Return the hash of a symbol's live state: version, last quote, in-progress bars."""
-    return f"{_tag(symbol)}:live"
+    return f"{symbol_prefix(symbol)}:live"
 
 
 def engine(symbol: str, timeframe: Timeframe) -> str:
     """Return the hash of a symbol's indicator engine state for one timeframe."""
-    return f"{_tag(symbol)}:engine:{timeframe.value}"
+    return f"{symbol_prefix(symbol)}:engine:{timeframe.value}"
 
 
 def bars(symbol: str, timeframe: Timeframe) -> str:
     """Return the stream of closed bars, compact (ids ``<bar time>-1``, see service/barstore)."""
-    return f"{_tag(symbol)}:bars:{timeframe.value}"
+    return f"{symbol_prefix(symbol)}:bars:{timeframe.value}"
 
 
 def checkpoints(symbol: str, timeframe: Timeframe) -> str:
@@ -75,22 +76,22 @@ def checkpoints(symbol: str, timeframe: Timeframe) -> str:
 
     Ids ``<last applied bar time>-1`` (``0-1``: before the stream's first bar).
     """
-    return f"{_tag(symbol)}:ckpt:{timeframe.value}"
+    return f"{symbol_prefix(symbol)}:ckpt:{timeframe.value}"
 
 
 def strategy_state(symbol: str, timeframe: Timeframe) -> str:
     """Return the hash holding the last bar time strategies were evaluated on."""
-    return f"{_tag(symbol)}:strategy:{timeframe.value}"
+    return f"{symbol_prefix(symbol)}:strategy:{timeframe.value}"
 
 
 def sync(symbol: str) -> str:
     """Return the hash of a symbol's warm-up / gap-fill status and progress."""
-    return f"{_tag(symbol)}:sync"
+    return f"{symbol_prefix(symbol)}:sync"
 
 
 def symbol_signals(symbol: str) -> str:
     """Return the stream of a symbol's signals (all timeframes)."""
-    return f"{_tag(symbol)}:signals"
+    return f"{symbol_prefix(symbol)}:signals"
 
 
 def deliveries(channel: str) -> str:
