@@ -240,12 +240,13 @@ def add_checkpoints(
 
 
 def _compress(packed: str) -> str:
-    # A packed state (``wagehood.indicators.packing``) deflated, in base64 text.
-    return base64.b64encode(zlib.compress(packed.encode(), 9)).decode("ascii")
+    # A packed state (``wagehood.indicators.packing``) deflated, in base64 text. Its text is
+    # one character per byte (latin-1; version 1 was ASCII JSON, which latin-1 reads alike).
+    return base64.b64encode(zlib.compress(packed.encode("latin-1"), 9)).decode("ascii")
 
 
 def _decompress(text: str) -> str:
-    return zlib.decompress(base64.b64decode(text)).decode()
+    return zlib.decompress(base64.b64decode(text)).decode("latin-1")
 
 
 # Reading.
